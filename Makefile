@@ -1,0 +1,62 @@
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+VENV := .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+PYTHON ?= python3
+
+.PHONY: help setup generate migrate check lint types fresh vet test test-faults bench demo stop clean
+
+help: ## Show the targets and what they do
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(VENV)/.installed: pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $@
+
+setup: $(VENV)/.installed ## Create .venv and install gamedb with its dev tools (idempotent)
+
+generate: setup ## Regenerate gen/ from schema/ and queries/, checked against a real database
+	$(PY) -m gamedb_codegen.pipeline generate
+
+migrate: setup ## Apply pending migrations to DATABASE_URL (or the embedded server)
+	$(PY) -m gamedb migrate
+
+lint: setup ## ruff lint and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+types: setup ## mypy --strict over gamedb, gen, codegen and tests
+	$(BIN)/mypy gamedb gen codegen tests conftest.py benchmarks
+
+fresh: setup ## Regenerate into a clean gen/ and fail on any difference from git
+	rm -rf gen/gamedb_gen
+	$(PY) -m gamedb_codegen.pipeline generate
+	@changes=$$(git status --porcelain --untracked-files=all -- gen); \
+	if [ -n "$$changes" ]; then echo "gen/ is stale; run 'make generate' and commit:"; echo "$$changes"; exit 1; fi
+
+vet: setup ## sqlc vet (rules run against a migrated database)
+	$(PY) -m gamedb_codegen.pipeline vet
+
+check: lint types fresh vet ## Everything CI checks before the tests: lint, types, fresh gen/, sqlc vet
+
+test: setup ## Run the test suite against a real PostgreSQL (embedded unless GAMEDB_TEST_DATABASE_URL)
+	$(PY) -m pytest -q
+
+test-faults: setup ## The fault-injection tests at full counts (slow)
+	GAMEDB_FULL_FAULTS=1 $(PY) -m pytest -q -m slow
+
+bench: setup ## Measure every budget against raw asyncpg in the same run
+	$(PY) -m benchmarks
+
+demo: setup ## Play simulated games, recover them from the database, and verify
+	$(BIN)/gamedb demo
+
+stop: setup ## Stop the embedded PostgreSQL server
+	$(PY) -c "from gamedb.embedded import stop_embedded_server; stop_embedded_server()"
+
+clean: ## Remove the venv, caches and the embedded server's data
+	-$(MAKE) stop
+	rm -rf $(VENV) .gamedb .mypy_cache .ruff_cache .pytest_cache build dist *.egg-info

@@ -1,0 +1,255 @@
+"""What gamedb's operations take and return, beyond the generated row models.
+
+Inputs validate before anything reaches the database, so a bad value raises
+:class:`gamedb.errors.InvalidInput` naming the field, and nothing is written::
+
+    play = PlayData(game_id=gid, play_number=1, inning=1, half="top", outs_before=0,
+                    batter_id=lead_off.id, pitcher_id=starter.id, away_score=0, home_score=0)
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import Annotated, Any, Self, TypeVar
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    ValidationError,
+    model_validator,
+)
+
+from gamedb.errors import InvalidInput
+from gamedb.payloads import RollData
+from gamedb_gen.models import Game, GameSession, GameStatus, Half, Lineup, Play, Roll, RosterLink
+from gamedb_gen.stats import GetBatterStatsRow, GetBoxScoreLinesRow, GetPitcherStatsRow
+
+__all__ = [
+    "BatterLine",
+    "BoxScore",
+    "BoxScoreLine",
+    "GameSnapshot",
+    "GameState",
+    "PdRosterLinkData",
+    "PitcherLine",
+    "PlayData",
+    "RecordedPlay",
+    "RollRecord",
+    "RollbackResult",
+    "SbaRosterLinkData",
+    "StateUpdate",
+    "TeamLine",
+    "validate_input",
+]
+
+Int32 = Annotated[int, Field(ge=-(2**31), le=2**31 - 1)]
+Id32 = Annotated[int, Field(ge=1, le=2**31 - 1)]
+Id64 = Annotated[int, Field(ge=1, le=2**63 - 1)]
+Count = Annotated[int, Field(ge=0, le=32767)]
+Score = Annotated[int, Field(ge=0, le=2**31 - 1)]
+Text = Annotated[str, Field(max_length=10_000, pattern=r"^[^\x00]*$")]
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def validate_input(model: type[M], value: M | Mapping[str, Any], **context: Any) -> M:
+    """``value`` as a ``model``; a validation failure raises :class:`InvalidInput`."""
+    if isinstance(value, model):
+        return value
+    try:
+        return model.model_validate(value)
+    except ValidationError as exc:
+        game_id = value.get("game_id") if isinstance(value, Mapping) else None
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or model.__name__}: {err['msg']}"
+            for err in exc.errors(include_url=False)
+        )
+        raise InvalidInput(
+            f"invalid {model.__name__}: {problems}",
+            game_id=game_id if isinstance(game_id, uuid.UUID) else context.get("game_id"),
+        ) from None
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class PlayData(_Input):
+    """One play as the engine hands it over (``save_play`` also takes the same as a dict)."""
+
+    game_id: uuid.UUID
+    play_number: Id32
+    inning: Annotated[int, Field(ge=1, le=1000)]
+    half: Half
+    outs_before: Annotated[int, Field(ge=0, le=2)]
+    outs_recorded: Annotated[int, Field(ge=0, le=3)] = 0
+    batter_id: Id64
+    pitcher_id: Id64
+    catcher_id: Id64 | None = None
+    on_first_id: Id64 | None = None
+    on_second_id: Id64 | None = None
+    on_third_id: Id64 | None = None
+    dice_roll: Text | None = None
+    result_description: Text | None = None
+    outcome: Text | None = None
+    pa: Count = 0
+    ab: Count = 0
+    hit: Count = 0
+    double: Count = 0
+    triple: Count = 0
+    homerun: Count = 0
+    bb: Count = 0
+    so: Count = 0
+    hbp: Count = 0
+    rbi: Count = 0
+    run: Count = 0
+    sb: Count = 0
+    cs: Count = 0
+    error: Count = 0
+    wild_pitch: Count = 0
+    passed_ball: Count = 0
+    away_score: Score
+    home_score: Score
+    complete: bool = True
+
+    @model_validator(mode="after")
+    def _outs_fit_the_inning(self) -> Self:
+        if self.outs_before + self.outs_recorded > 3:
+            raise ValueError("outs_before + outs_recorded exceeds 3")
+        return self
+
+    def matches(self, stored: Play) -> bool:
+        """Whether ``stored`` holds exactly this play (a retry, not a conflict)."""
+        return all(getattr(stored, name) == value for name, value in self)
+
+
+class GameState(_Input):
+    """The game's state after a play: what ``record_play`` and ``update_game_state`` write."""
+
+    inning: Annotated[int, Field(ge=1, le=1000)]
+    half: Half
+    home_score: Score
+    away_score: Score
+    outs: Annotated[int, Field(ge=0, le=2)] = 0
+
+
+class RollRecord(_Input):
+    """One dice roll, keyed by ``(game_id, roll_id)`` so a re-sent batch never duplicates."""
+
+    game_id: uuid.UUID
+    roll_id: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00]*$")]
+    roll_type: Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[^\x00]*$")]
+    play_number: Id32 | None = None
+    team_id: Int32 | None = None
+    player_id: Int32 | None = None
+    roll_data: RollData
+    context: JsonValue | None = None
+    rolled_at: AwareDatetime | None = None
+
+
+class StateUpdate(BaseModel):
+    """What ``update_game_state`` did: the version now stored, and whether it wrote."""
+
+    model_config = ConfigDict(frozen=True)
+
+    state_version: int
+    changed: bool
+
+
+class RecordedPlay(BaseModel):
+    """What ``record_play`` wrote: the play's id and the game's new state version."""
+
+    model_config = ConfigDict(frozen=True)
+
+    play_id: int
+    state_version: int
+
+
+class PdRosterLinkData(BaseModel):
+    """A PD roster entry: a collectible card on a team for one game."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    game_id: uuid.UUID
+    team_id: int
+    card_id: int
+
+    @classmethod
+    def from_link(cls, link: RosterLink) -> PdRosterLinkData:
+        assert link.card_id is not None
+        return cls(id=link.id, game_id=link.game_id, team_id=link.team_id, card_id=link.card_id)
+
+
+class SbaRosterLinkData(BaseModel):
+    """An SBA roster entry: a real player on a team for one game."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    game_id: uuid.UUID
+    team_id: int
+    player_id: int
+
+    @classmethod
+    def from_link(cls, link: RosterLink) -> SbaRosterLinkData:
+        assert link.player_id is not None
+        return cls(
+            id=link.id, game_id=link.game_id, team_id=link.team_id, player_id=link.player_id
+        )
+
+
+class GameSnapshot(BaseModel):
+    """Everything needed to rebuild a game in memory, read from one point in time."""
+
+    model_config = ConfigDict(frozen=True)
+
+    game: Game
+    lineups: list[Lineup]
+    plays: list[Play]
+    roster: list[RosterLink]
+    session: GameSession | None
+    rolls: list[Roll] | None = None
+
+
+class RollbackResult(BaseModel):
+    """What ``rollback_to_play`` removed, and the game as it now stands."""
+
+    model_config = ConfigDict(frozen=True)
+
+    plays_removed: int
+    substitutions_removed: int
+    rolls_removed: int
+    game: Game
+
+
+BatterLine = GetBatterStatsRow
+PitcherLine = GetPitcherStatsRow
+BoxScoreLine = GetBoxScoreLinesRow
+
+
+class TeamLine(BaseModel):
+    """A team's runs, hits and errors."""
+
+    model_config = ConfigDict(frozen=True)
+
+    team_id: int
+    runs: int
+    hits: int
+    errors: int
+
+
+class BoxScore(BaseModel):
+    """Both teams' totals and every player's line."""
+
+    model_config = ConfigDict(frozen=True)
+
+    game_id: uuid.UUID
+    away: TeamLine
+    home: TeamLine
+    status: GameStatus
+    lines: list[BoxScoreLine]

@@ -1,0 +1,679 @@
+"""Every operation the engine calls, with the names and keyword arguments it already uses.
+
+:class:`Operations` is shared by :class:`gamedb.Database` (each call one transaction, retried
+on transient failures) and :class:`gamedb.Transaction` (calls share the block's
+transaction). Each operation is the generated query functions of ``gamedb_gen`` plus the
+checks that turn "no row" into a typed error; no SQL is written here::
+
+    game = await db.create_game(game_id=gid, league_id="sba", home_team_id=1, away_team_id=2)
+    pitcher = await db.add_sba_lineup_player(game_id=gid, team_id=1, player_id=101, position="P")
+    play_id = await db.save_play({"game_id": gid, "play_number": 1, ...})
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, TypeVar
+
+from pydantic import JsonValue, TypeAdapter
+
+from gamedb import replay
+from gamedb.errors import (
+    ConstraintViolation,
+    GameNotFound,
+    InvalidInput,
+    PlayNotFound,
+    StaleState,
+    WrongLeague,
+)
+from gamedb.models import (
+    BatterLine,
+    BoxScore,
+    GameSnapshot,
+    GameState,
+    PdRosterLinkData,
+    PitcherLine,
+    PlayData,
+    RecordedPlay,
+    RollbackResult,
+    RollRecord,
+    SbaRosterLinkData,
+    StateUpdate,
+    TeamLine,
+    validate_input,
+)
+from gamedb_gen import Executor, games, lineups, plays, rolls, rosters, sessions, stats
+from gamedb_gen.models import (
+    Game,
+    GameMode,
+    GameSession,
+    GameStatus,
+    GameVisibility,
+    Half,
+    League,
+    Lineup,
+    Play,
+    Roll,
+    RosterLink,
+)
+
+__all__ = ["Operations"]
+
+T = TypeVar("T")
+_rolls_json = TypeAdapter(list[RollRecord])
+
+
+def _enum(kind: type[T], value: object, field: str, game_id: uuid.UUID | None = None) -> T:
+    try:
+        return kind(value)  # type: ignore[call-arg]
+    except ValueError:
+        allowed = ", ".join(str(member) for member in kind)  # type: ignore[attr-defined]
+        raise InvalidInput(f"{field} must be one of {allowed}, got {value!r}", game_id=game_id) from None
+
+
+def _game_id(value: object) -> uuid.UUID:
+    if isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise InvalidInput(f"game_id must be a UUID, got {value!r}") from None
+
+
+def _int32(value: int, field: str, game_id: uuid.UUID, *, minimum: int = -(2**31)) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value < 2**31:
+        raise InvalidInput(f"{field} must be an integer >= {minimum}, got {value!r}", game_id=game_id)
+    return value
+
+
+class Operations:
+    """The engine-facing operations; subclasses say how a unit of work runs."""
+
+    __slots__ = ()
+
+    async def _run(
+        self,
+        game_id: uuid.UUID | None,
+        operation: Callable[[Executor], Awaitable[T]],
+        *,
+        atomic: bool = False,
+    ) -> T:
+        raise NotImplementedError
+
+    # ---- games ---------------------------------------------------------------------------
+
+    async def create_game(
+        self,
+        *,
+        game_id: uuid.UUID,
+        league_id: League | str,
+        home_team_id: int,
+        away_team_id: int,
+        game_mode: GameMode | str = GameMode.FRIENDLY,
+        visibility: GameVisibility | str = GameVisibility.PUBLIC,
+    ) -> Game:
+        """Create a game. Calling again with the same values returns the stored game; the
+        same id with other values raises :class:`ConstraintViolation`."""
+        gid = _game_id(game_id)
+        league = _enum(League, league_id, "league_id", gid)
+        mode = _enum(GameMode, game_mode, "game_mode", gid)
+        seen = _enum(GameVisibility, visibility, "visibility", gid)
+        home = _int32(home_team_id, "home_team_id", gid, minimum=1)
+        away = _int32(away_team_id, "away_team_id", gid, minimum=1)
+        if home == away:
+            raise InvalidInput("home_team_id and away_team_id must differ", game_id=gid)
+
+        async def work(conn: Executor) -> Game:
+            created = await games.create_game(
+                conn, id=gid, league_id=league, home_team_id=home, away_team_id=away,
+                game_mode=mode, visibility=seen,
+            )
+            if created is not None:
+                return created
+            stored = await games.get_game(conn, id=gid)
+            if stored is not None and (
+                stored.league_id, stored.home_team_id, stored.away_team_id, stored.game_mode,
+                stored.visibility,
+            ) == (league, home, away, mode, seen):
+                return stored
+            raise ConstraintViolation(
+                f"game {gid} already exists with other values", game_id=gid, constraint="games_pkey"
+            )
+
+        return await self._run(gid, work)
+
+    async def get_game(self, game_id: uuid.UUID) -> Game | None:
+        """The game, or ``None`` when there is no such game."""
+        gid = _game_id(game_id)
+        return await self._run(gid, lambda conn: games.get_game(conn, id=gid))
+
+    async def update_game_state(
+        self,
+        *,
+        game_id: uuid.UUID,
+        inning: int,
+        half: Half | str,
+        home_score: int,
+        away_score: int,
+        outs: int | None = None,
+        status: GameStatus | str | None = None,
+        expected_version: int | None = None,
+    ) -> StateUpdate:
+        """Write the game's state in one UPDATE. Unchanged values write nothing
+        (``changed=False``); a write bumps ``state_version``. With ``expected_version``,
+        raises :class:`StaleState` rather than overwrite a newer state."""
+        gid = _game_id(game_id)
+        state = validate_input(
+            GameState,
+            {"inning": inning, "half": half, "home_score": home_score, "away_score": away_score,
+             "outs": 0 if outs is None else outs},
+            game_id=gid,
+        )
+        new_status = None if status is None else _enum(GameStatus, status, "status", gid)
+        attempts = 0
+
+        async def work(conn: Executor) -> StateUpdate:
+            nonlocal attempts
+            attempts += 1
+            row = await games.update_game_state(
+                conn, id=gid, current_inning=state.inning, current_half=state.half,
+                home_score=state.home_score, away_score=state.away_score, outs=outs,
+                status_=new_status, expected_version=expected_version,
+            )
+            if row is None or row.previous_version is None:
+                raise GameNotFound(gid)
+            if row.new_version is not None:
+                return StateUpdate(state_version=row.new_version, changed=True)
+            if expected_version is None or row.previous_version == expected_version:
+                return StateUpdate(state_version=row.previous_version, changed=False)
+            if row.matches and attempts > 1 and row.previous_version == expected_version + 1:
+                # The first attempt committed but its reply was lost: already applied.
+                return StateUpdate(state_version=row.previous_version, changed=True)
+            raise StaleState(gid, expected_version=expected_version)
+
+        return await self._run(gid, work)
+
+    async def delete_game(self, game_id: uuid.UUID) -> bool:
+        """Delete the game and everything that belongs to it; ``False`` if there was none."""
+        gid = _game_id(game_id)
+        return await self._run(gid, lambda conn: games.delete_game(conn, id=gid)) > 0
+
+    # ---- lineups -------------------------------------------------------------------------
+
+    async def _add_lineup_entry(
+        self,
+        *,
+        game_id: uuid.UUID,
+        league: League,
+        team_id: int,
+        card_id: int | None,
+        player_id: int | None,
+        position: str,
+        batting_order: int | None,
+        is_starter: bool,
+    ) -> Lineup:
+        gid = _game_id(game_id)
+        _int32(team_id, "team_id", gid, minimum=1)
+        if card_id is not None:
+            _int32(card_id, "card_id", gid, minimum=1)
+        if player_id is not None:
+            _int32(player_id, "player_id", gid, minimum=1)
+        if batting_order is not None and not 1 <= batting_order <= 9:
+            raise InvalidInput(f"batting_order must be 1-9, got {batting_order}", game_id=gid)
+
+        async def work(conn: Executor) -> Lineup:
+            added = await lineups.add_lineup_entry(
+                conn, game_id=gid, league_id=league, team_id=team_id, card_id=card_id,
+                player_id=player_id, position=position, batting_order=batting_order,
+                is_starter=is_starter,
+            )
+            if added is not None:
+                return added
+            await _require_game_of_league(conn, gid, league, team_id)
+            stored = await lineups.find_lineup_entry(
+                conn, game_id=gid, team_id=team_id, card_id=card_id, player_id=player_id
+            )
+            if stored is not None and (
+                stored.position, stored.batting_order, stored.is_starter, stored.replacing_id
+            ) == (position, batting_order, is_starter, None):
+                return stored
+            who = f"card {card_id}" if card_id is not None else f"player {player_id}"
+            raise ConstraintViolation(
+                f"{who} is already in team {team_id}'s lineup for game {gid}",
+                game_id=gid,
+                constraint="lineups_card_once" if card_id is not None else "lineups_player_once",
+            )
+
+        return await self._run(gid, work)
+
+    async def add_pd_lineup_card(
+        self,
+        *,
+        game_id: uuid.UUID,
+        team_id: int,
+        card_id: int,
+        position: str,
+        batting_order: int | None = None,
+        is_starter: bool = True,
+    ) -> Lineup:
+        """Put a card in a PD team's lineup. Raises :class:`WrongLeague` on an SBA game."""
+        return await self._add_lineup_entry(
+            game_id=game_id, league=League.PD, team_id=team_id, card_id=card_id,
+            player_id=None, position=position, batting_order=batting_order,
+            is_starter=is_starter,
+        )
+
+    async def add_sba_lineup_player(
+        self,
+        *,
+        game_id: uuid.UUID,
+        team_id: int,
+        player_id: int,
+        position: str,
+        batting_order: int | None = None,
+        is_starter: bool = True,
+    ) -> Lineup:
+        """Put a player in an SBA team's lineup. Raises :class:`WrongLeague` on a PD game."""
+        return await self._add_lineup_entry(
+            game_id=game_id, league=League.SBA, team_id=team_id, card_id=None,
+            player_id=player_id, position=position, batting_order=batting_order,
+            is_starter=is_starter,
+        )
+
+    async def add_substitution(
+        self,
+        *,
+        game_id: uuid.UUID,
+        replacing_id: int,
+        after_play: int,
+        position: str,
+        card_id: int | None = None,
+        player_id: int | None = None,
+        batting_order: int | None = None,
+    ) -> Lineup:
+        """Replace an active lineup entry after play ``after_play`` (0 before the first play).
+        The replaced entry goes inactive; the new one inherits its team and batting order.
+        Exactly one of ``card_id`` (PD) / ``player_id`` (SBA) is required."""
+        gid = _game_id(game_id)
+        if (card_id is None) == (player_id is None):
+            raise InvalidInput("give exactly one of card_id (PD) or player_id (SBA)", game_id=gid)
+        if after_play < 0:
+            raise InvalidInput(f"after_play must be >= 0, got {after_play}", game_id=gid)
+
+        async def work(conn: Executor) -> Lineup:
+            added = await lineups.substitute_player(
+                conn, game_id=gid, replacing_id=replacing_id, card_id=card_id,
+                player_id=player_id, position=position, batting_order=batting_order,
+                after_play=after_play,
+            )
+            if added is not None:
+                return added
+            if await games.get_game(conn, id=gid) is None:
+                raise GameNotFound(gid)
+            replaced = await lineups.get_lineup_entry(conn, game_id=gid, id=replacing_id)
+            if replaced is None:
+                raise InvalidInput(f"lineup entry {replacing_id} is not in game {gid}", game_id=gid)
+            stored = await lineups.find_lineup_entry(
+                conn, game_id=gid, team_id=replaced.team_id, card_id=card_id, player_id=player_id
+            )
+            if stored is not None and (stored.replacing_id, stored.after_play, stored.position) == (
+                replacing_id, after_play, position
+            ):
+                return stored
+            raise ConstraintViolation(
+                f"lineup entry {replacing_id} of game {gid} is no longer active",
+                game_id=gid, constraint="lineups_replacing_fkey",
+            )
+
+        return await self._run(gid, work, atomic=True)
+
+    async def get_active_lineup(self, game_id: uuid.UUID, team_id: int) -> list[Lineup]:
+        """A team's active lineup in batting order."""
+        gid = _game_id(game_id)
+        return await self._run(
+            gid, lambda conn: lineups.get_active_lineup(conn, game_id=gid, team_id=team_id)
+        )
+
+    # ---- plays ---------------------------------------------------------------------------
+
+    async def save_play(self, play: PlayData | Mapping[str, Any]) -> int:
+        """Store a play; returns its id. Re-sending the same play returns the same id and
+        writes nothing; another play under a taken number raises
+        :class:`ConstraintViolation`."""
+        data = validate_input(PlayData, play)
+        gid = data.game_id
+
+        async def work(conn: Executor) -> int:
+            play_id = await plays.insert_play(conn, **data.model_dump())
+            if play_id is not None:
+                return play_id
+            return await _existing_play_id(conn, data)
+
+        return await self._run(gid, work)
+
+    async def record_play(
+        self,
+        play: PlayData | Mapping[str, Any],
+        state: GameState | Mapping[str, Any],
+        *,
+        expected_version: int | None = None,
+    ) -> RecordedPlay:
+        """Store a play and the game state after it in one statement (one round trip, one
+        transaction). Re-sending it returns what was stored; with ``expected_version`` a
+        newer state raises :class:`StaleState` and nothing is written."""
+        data = validate_input(PlayData, play)
+        after = validate_input(GameState, state, game_id=data.game_id)
+        gid = data.game_id
+
+        async def work(conn: Executor) -> RecordedPlay:
+            row = await plays.record_play(
+                conn, **data.model_dump(), current_inning=after.inning,
+                current_half=after.half, outs=after.outs, state_home_score=after.home_score,
+                state_away_score=after.away_score, expected_version=expected_version,
+            )
+            if row is not None and row.play_id is not None and row.new_version is not None:
+                return RecordedPlay(play_id=row.play_id, state_version=row.new_version)
+            game = await games.get_game(conn, id=gid)
+            if game is None:
+                raise GameNotFound(gid)
+            stored = await plays.get_play(conn, game_id=gid, play_number=data.play_number)
+            if stored is not None:
+                return RecordedPlay(
+                    play_id=await _existing_play_id(conn, data, stored),
+                    state_version=game.state_version,
+                )
+            raise StaleState(gid, expected_version=expected_version or 0)
+
+        return await self._run(gid, work)
+
+    async def get_plays(self, game_id: uuid.UUID) -> list[Play]:
+        """Every play of the game in order."""
+        gid = _game_id(game_id)
+        return await self._run(gid, lambda conn: plays.get_plays(conn, game_id=gid))
+
+    # ---- rosters -------------------------------------------------------------------------
+
+    async def _add_roster_link(
+        self, game_id: uuid.UUID, league: League, team_id: int, card_id: int | None,
+        player_id: int | None,
+    ) -> RosterLink:
+        gid = _game_id(game_id)
+        _int32(team_id, "team_id", gid, minimum=1)
+        _int32(card_id if card_id is not None else player_id or 0, "card_id/player_id", gid,
+               minimum=1)
+
+        async def work(conn: Executor) -> RosterLink:
+            link = await rosters.add_roster_link(
+                conn, game_id=gid, league_id=league, team_id=team_id, card_id=card_id,
+                player_id=player_id,
+            )
+            if link is not None:
+                return link
+            await _require_game_of_league(conn, gid, league, team_id)
+            stored = await rosters.find_roster_link(
+                conn, game_id=gid, card_id=card_id, player_id=player_id
+            )
+            if stored is not None and stored.team_id == team_id:
+                return stored
+            who = f"card {card_id}" if card_id is not None else f"player {player_id}"
+            raise ConstraintViolation(
+                f"{who} is already on another team's roster in game {gid}", game_id=gid,
+                constraint="roster_links_card_key" if card_id is not None
+                else "roster_links_player_key",
+            )
+
+        return await self._run(gid, work)
+
+    async def add_pd_roster_card(
+        self, *, game_id: uuid.UUID, card_id: int, team_id: int
+    ) -> PdRosterLinkData:
+        """Link a card to a PD team for this game (idempotent)."""
+        link = await self._add_roster_link(game_id, League.PD, team_id, card_id, None)
+        return PdRosterLinkData.from_link(link)
+
+    async def add_sba_roster_player(
+        self, *, game_id: uuid.UUID, player_id: int, team_id: int
+    ) -> SbaRosterLinkData:
+        """Link a player to an SBA team for this game (idempotent)."""
+        link = await self._add_roster_link(game_id, League.SBA, team_id, None, player_id)
+        return SbaRosterLinkData.from_link(link)
+
+    async def get_pd_roster(
+        self, game_id: uuid.UUID, team_id: int | None = None
+    ) -> list[PdRosterLinkData]:
+        """The game's PD cards, of one team when ``team_id`` is given."""
+        gid = _game_id(game_id)
+        links = await self._run(
+            gid, lambda conn: rosters.get_roster(conn, game_id=gid, team_id=team_id)
+        )
+        return [PdRosterLinkData.from_link(link) for link in links if link.card_id is not None]
+
+    async def get_sba_roster(
+        self, game_id: uuid.UUID, team_id: int | None = None
+    ) -> list[SbaRosterLinkData]:
+        """The game's SBA players, of one team when ``team_id`` is given."""
+        gid = _game_id(game_id)
+        links = await self._run(
+            gid, lambda conn: rosters.get_roster(conn, game_id=gid, team_id=team_id)
+        )
+        return [SbaRosterLinkData.from_link(link) for link in links if link.player_id is not None]
+
+    async def remove_roster_entry(self, game_id: uuid.UUID, roster_id: int) -> bool:
+        """Remove one roster link; ``False`` when it was not there."""
+        gid = _game_id(game_id)
+        removed = await self._run(
+            gid, lambda conn: rosters.remove_roster_link(conn, game_id=gid, id=roster_id)
+        )
+        return removed > 0
+
+    # ---- sessions ------------------------------------------------------------------------
+
+    async def create_game_session(
+        self, game_id: uuid.UUID, connected_users: JsonValue | None = None
+    ) -> GameSession:
+        """Open the game's session (returns the existing one when already open)."""
+        gid = _game_id(game_id)
+        users: JsonValue = {} if connected_users is None else connected_users
+        return await self._run(
+            gid,
+            lambda conn: _required(
+                sessions.create_game_session(conn, game_id=gid, connected_users=users), gid
+            ),
+        )
+
+    async def update_session_snapshot(
+        self, game_id: uuid.UUID, state_snapshot: JsonValue
+    ) -> GameSession:
+        """Store the engine's latest state snapshot for the game."""
+        gid = _game_id(game_id)
+        return await self._run(
+            gid,
+            lambda conn: _required(
+                sessions.update_session_snapshot(conn, game_id=gid, state_snapshot=state_snapshot),
+                gid,
+            ),
+        )
+
+    async def get_game_session(self, game_id: uuid.UUID) -> GameSession | None:
+        """The game's session, if one was opened."""
+        gid = _game_id(game_id)
+        return await self._run(gid, lambda conn: sessions.get_game_session(conn, game_id=gid))
+
+    # ---- rolls ---------------------------------------------------------------------------
+
+    async def save_rolls_batch(self, rolls_: Sequence[RollRecord | Mapping[str, Any]]) -> int:
+        """Store a batch of rolls in one statement; returns how many were new. Rolls already
+        stored (same game and ``roll_id``) are skipped, so a re-sent batch never duplicates."""
+        batch = [validate_input(RollRecord, roll) for roll in rolls_]
+        if not batch:
+            return 0
+        gid = batch[0].game_id
+        payload = _rolls_json.dump_json(batch).decode()
+        return await self._run(gid, lambda conn: rolls.save_rolls(conn, rolls=payload))
+
+    async def get_rolls_for_game(self, game_id: uuid.UUID) -> list[Roll]:
+        """The game's rolls in the order they were rolled."""
+        gid = _game_id(game_id)
+        return await self._run(gid, lambda conn: rolls.get_rolls_for_game(conn, game_id=gid))
+
+    # ---- recovery ------------------------------------------------------------------------
+
+    async def load_game_state(
+        self, game_id: uuid.UUID, *, include_rolls: bool = False
+    ) -> GameSnapshot | None:
+        """The whole game (game, active lineups, plays, roster, session, and rolls when asked)
+        read by one statement, so from one consistent snapshot; ``None`` for an unknown game."""
+        gid = _game_id(game_id)
+        document = await self._run(
+            gid,
+            lambda conn: games.load_game_snapshot(conn, game_id=gid, include_rolls=include_rolls),
+        )
+        return None if document is None else GameSnapshot.model_validate_json(document)
+
+    # ---- rollback ------------------------------------------------------------------------
+
+    async def delete_plays_after(self, game_id: uuid.UUID, play_number: int) -> int:
+        """Remove the plays numbered above ``play_number``; returns how many."""
+        gid = _game_id(game_id)
+        return await self._run(
+            gid, lambda conn: plays.delete_plays_after(conn, game_id=gid, play_number=play_number)
+        )
+
+    async def delete_substitutions_after(self, game_id: uuid.UUID, play_number: int) -> int:
+        """Remove substitutions made after play ``play_number`` or later, reactivating the
+        entries they replaced; returns how many were removed."""
+        gid = _game_id(game_id)
+        return await self._run(
+            gid,
+            lambda conn: lineups.delete_substitutions_after(
+                conn, game_id=gid, after_play=play_number
+            ),
+        )
+
+    async def delete_rolls_after(self, game_id: uuid.UUID, play_number: int) -> int:
+        """Remove the rolls of plays numbered above ``play_number``; returns how many."""
+        gid = _game_id(game_id)
+        return await self._run(
+            gid, lambda conn: rolls.delete_rolls_after(conn, game_id=gid, play_number=play_number)
+        )
+
+    async def rollback_to_play(self, game_id: uuid.UUID, play_number: int) -> RollbackResult:
+        """Rewind the game to just after play ``play_number`` (0: before the first play), all
+        or nothing: later plays, substitutions made at or after it (reactivating whom they
+        replaced), rolls of later plays go, and the game's state is recomputed from the
+        plays kept. Takes the game's row lock first, so no writer interleaves."""
+        gid = _game_id(game_id)
+        if isinstance(play_number, bool) or not isinstance(play_number, int) or play_number < 0:
+            raise InvalidInput(f"play_number must be an integer >= 0, got {play_number!r}", game_id=gid)
+
+        async def work(conn: Executor) -> RollbackResult:
+            if await games.get_game_for_update(conn, id=gid) is None:
+                raise GameNotFound(gid)
+            last = await plays.get_last_play_number(conn, game_id=gid) or 0
+            if play_number > last:
+                raise PlayNotFound(gid, play_number, last)
+            removed_plays = await plays.delete_plays_after(conn, game_id=gid, play_number=play_number)
+            removed_subs = await lineups.delete_substitutions_after(
+                conn, game_id=gid, after_play=play_number
+            )
+            removed_rolls = await rolls.delete_rolls_after(conn, game_id=gid, play_number=play_number)
+            kept = (
+                await plays.get_play(conn, game_id=gid, play_number=play_number)
+                if play_number
+                else None
+            )
+            state = replay.state_after(kept)
+            game = await games.restore_game_state(
+                conn, id=gid, current_inning=state.inning, current_half=state.half,
+                outs=state.outs, home_score=state.home_score, away_score=state.away_score,
+            )
+            if game is None:
+                raise GameNotFound(gid)
+            return RollbackResult(
+                plays_removed=removed_plays, substitutions_removed=removed_subs,
+                rolls_removed=removed_rolls, game=game,
+            )
+
+        return await self._run(gid, work, atomic=True)
+
+    # ---- stats ---------------------------------------------------------------------------
+
+    async def get_batter_stats(
+        self, game_id: uuid.UUID, lineup_id: int | None = None
+    ) -> list[BatterLine]:
+        """Batting line of each lineup entry (or of one)."""
+        gid = _game_id(game_id)
+        return await self._run(
+            gid, lambda conn: stats.get_batter_stats(conn, game_id=gid, lineup_id=lineup_id)
+        )
+
+    async def get_pitcher_stats(
+        self, game_id: uuid.UUID, lineup_id: int | None = None
+    ) -> list[PitcherLine]:
+        """Pitching line of each lineup entry that pitched (or of one)."""
+        gid = _game_id(game_id)
+        return await self._run(
+            gid, lambda conn: stats.get_pitcher_stats(conn, game_id=gid, lineup_id=lineup_id)
+        )
+
+    async def get_box_score(self, game_id: uuid.UUID) -> BoxScore:
+        """Both teams' runs, hits and errors and every player's line, in one round trip."""
+        gid = _game_id(game_id)
+        lines = await self._run(gid, lambda conn: stats.get_box_score_lines(conn, game_id=gid))
+        if lines:
+            first = lines[0]
+            home_id, away_id = first.home_team_id, first.away_team_id
+            home_runs, away_runs, status = first.home_score, first.away_score, first.status
+        else:
+            game = await self.get_game(gid)
+            if game is None:
+                raise GameNotFound(gid)
+            home_id, away_id = game.home_team_id, game.away_team_id
+            home_runs, away_runs, status = game.home_score, game.away_score, game.status
+
+        def team(team_id: int, runs: int) -> TeamLine:
+            mine = [line for line in lines if line.team_id == team_id]
+            return TeamLine(
+                team_id=team_id, runs=runs, hits=sum(line.hit for line in mine),
+                errors=sum(line.errors for line in mine),
+            )
+
+        return BoxScore(
+            game_id=gid, away=team(away_id, away_runs), home=team(home_id, home_runs),
+            status=status, lines=lines,
+        )
+
+
+async def _required(pending: Awaitable[T | None], game_id: uuid.UUID) -> T:
+    value = await pending
+    if value is None:
+        raise GameNotFound(game_id)
+    return value
+
+
+async def _require_game_of_league(
+    conn: Executor, game_id: uuid.UUID, league: League, team_id: int
+) -> Game:
+    game = await games.get_game(conn, id=game_id)
+    if game is None:
+        raise GameNotFound(game_id)
+    if game.league_id != league:
+        raise WrongLeague(game_id, expected=str(league), actual=str(game.league_id))
+    if team_id not in (game.home_team_id, game.away_team_id):
+        raise InvalidInput(f"team {team_id} does not play in game {game_id}", game_id=game_id)
+    return game
+
+
+async def _existing_play_id(conn: Executor, data: PlayData, stored: Play | None = None) -> int:
+    if stored is None:
+        stored = await plays.get_play(conn, game_id=data.game_id, play_number=data.play_number)
+    if stored is not None and data.matches(stored):
+        return stored.id
+    if stored is None:
+        raise GameNotFound(data.game_id)
+    raise ConstraintViolation(
+        f"game {data.game_id} already has a different play {data.play_number}",
+        game_id=data.game_id,
+        constraint="plays_play_number_key",
+    )

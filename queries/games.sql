@@ -1,0 +1,99 @@
+-- name: CreateGame :one
+-- Create a game. A retry with an existing id inserts nothing and returns no row.
+INSERT INTO games (id, league_id, home_team_id, away_team_id, game_mode, visibility)
+VALUES (@id, @league_id, @home_team_id, @away_team_id, @game_mode, @visibility)
+ON CONFLICT (id) DO NOTHING
+RETURNING *;
+
+-- name: GetGame :one
+-- The game row, or no row for an unknown id.
+SELECT * FROM games WHERE id = @id;
+
+-- name: GetGameForUpdate :one
+-- The game row, locked until the transaction ends, so writers of this game queue behind it.
+SELECT * FROM games WHERE id = @id FOR UPDATE;
+
+-- name: UpdateGameState :one
+-- Write the game state in one statement. previous_version is NULL for an unknown game;
+-- new_version is NULL when nothing was written (values unchanged, or expected_version stale);
+-- matches says whether the stored state already equals the one given.
+WITH target AS (
+    SELECT
+        g.state_version,
+        (g.current_inning, g.current_half, g.home_score, g.away_score, g.outs, g.status)
+            IS NOT DISTINCT FROM
+            (@current_inning, @current_half, @home_score, @away_score,
+             COALESCE(sqlc.narg(outs), g.outs), COALESCE(sqlc.narg(status), g.status))
+            AS matches
+    FROM games AS g WHERE g.id = @id
+), updated AS (
+    UPDATE games SET
+        current_inning = @current_inning,
+        current_half = @current_half,
+        home_score = @home_score,
+        away_score = @away_score,
+        outs = COALESCE(sqlc.narg(outs), games.outs),
+        status = COALESCE(sqlc.narg(status), games.status),
+        completed_at = CASE
+            WHEN COALESCE(sqlc.narg(status), games.status) = 'completed'
+                THEN COALESCE(games.completed_at, now())
+        END,
+        state_version = games.state_version + 1,
+        updated_at = now()
+    WHERE games.id = @id
+        AND (sqlc.narg(expected_version)::bigint IS NULL
+             OR games.state_version = sqlc.narg(expected_version)::bigint)
+        AND (games.current_inning, games.current_half, games.home_score, games.away_score,
+             games.outs, games.status)
+            IS DISTINCT FROM
+            (@current_inning, @current_half, @home_score, @away_score,
+             COALESCE(sqlc.narg(outs), games.outs), COALESCE(sqlc.narg(status), games.status))
+    RETURNING games.state_version
+)
+SELECT
+    (SELECT t.state_version FROM target AS t) AS previous_version,
+    (SELECT t.matches FROM target AS t) AS matches,
+    (SELECT u.state_version FROM updated AS u) AS new_version;
+
+-- name: RestoreGameState :one
+-- Put the game back to a recomputed state (rollback); always bumps the version.
+UPDATE games SET
+    current_inning = @current_inning,
+    current_half = @current_half,
+    outs = @outs,
+    home_score = @home_score,
+    away_score = @away_score,
+    status = CASE WHEN status = 'completed' THEN 'active' ELSE status END,
+    completed_at = NULL,
+    state_version = state_version + 1,
+    updated_at = now()
+WHERE id = @id
+RETURNING *;
+
+-- name: DeleteGame :execrows
+-- Delete a game and, by cascade, every row that belongs to it.
+DELETE FROM games WHERE id = @id;
+
+-- name: LoadGameSnapshot :one
+-- The whole game as one JSON document, read in one statement and so from one snapshot:
+-- the game, both active lineups, every play, the roster, the session and (when asked) rolls.
+SELECT json_build_object(
+    'game', row_to_json(g),
+    'lineups', COALESCE((
+        SELECT json_agg(l ORDER BY l.team_id, l.batting_order NULLS LAST, l.id)
+        FROM lineups AS l WHERE l.game_id = g.id AND l.is_active
+    ), '[]'),
+    'plays', COALESCE((
+        SELECT json_agg(p ORDER BY p.play_number) FROM plays AS p WHERE p.game_id = g.id
+    ), '[]'),
+    'roster', COALESCE((
+        SELECT json_agg(r ORDER BY r.team_id, r.id) FROM roster_links AS r WHERE r.game_id = g.id
+    ), '[]'),
+    'session', (SELECT row_to_json(s) FROM game_sessions AS s WHERE s.game_id = g.id),
+    'rolls', CASE WHEN @include_rolls::boolean THEN COALESCE((
+        SELECT json_agg(ro ORDER BY ro.rolled_at, ro.roll_id) FROM rolls AS ro
+        WHERE ro.game_id = g.id
+    ), '[]') END
+)::text AS snapshot
+FROM games AS g
+WHERE g.id = @game_id;

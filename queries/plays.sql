@@ -1,0 +1,78 @@
+-- name: InsertPlay :one
+-- Insert a play. No row when the game already has a play with this number (a retry, or a
+-- conflict the caller tells apart by reading the stored play).
+INSERT INTO plays (
+    game_id, play_number, inning, half, outs_before, outs_recorded, batter_id, pitcher_id,
+    catcher_id, on_first_id, on_second_id, on_third_id, dice_roll, result_description, outcome,
+    pa, ab, hit, double, triple, homerun, bb, so, hbp, rbi, run, sb, cs, error, wild_pitch,
+    passed_ball, away_score, home_score, complete
+) VALUES (
+    @game_id, @play_number, @inning, @half, @outs_before, @outs_recorded, @batter_id,
+    @pitcher_id, sqlc.narg(catcher_id), sqlc.narg(on_first_id), sqlc.narg(on_second_id),
+    sqlc.narg(on_third_id), sqlc.narg(dice_roll), sqlc.narg(result_description),
+    sqlc.narg(outcome), @pa, @ab, @hit, @double, @triple, @homerun, @bb, @so, @hbp, @rbi, @run,
+    @sb, @cs, @error, @wild_pitch, @passed_ball, @away_score, @home_score, @complete
+)
+ON CONFLICT (game_id, play_number) DO NOTHING
+RETURNING id;
+
+-- name: RecordPlay :one
+-- Insert a play and write the game state after it, in one statement and one transaction.
+-- Nothing is written unless the game exists (and is at expected_version, when given) and the
+-- play number is free: play_id is then NULL, and game_matched tells the two cases apart.
+WITH game AS (
+    SELECT g.id FROM games AS g
+    WHERE g.id = @game_id
+        AND (sqlc.narg(expected_version)::bigint IS NULL
+             OR g.state_version = sqlc.narg(expected_version)::bigint)
+    FOR UPDATE
+), inserted AS (
+    INSERT INTO plays (
+        game_id, play_number, inning, half, outs_before, outs_recorded, batter_id, pitcher_id,
+        catcher_id, on_first_id, on_second_id, on_third_id, dice_roll, result_description,
+        outcome, pa, ab, hit, double, triple, homerun, bb, so, hbp, rbi, run, sb, cs, error,
+        wild_pitch, passed_ball, away_score, home_score, complete
+    )
+    SELECT
+        @game_id, @play_number, @inning, @half, @outs_before, @outs_recorded, @batter_id,
+        @pitcher_id, sqlc.narg(catcher_id), sqlc.narg(on_first_id), sqlc.narg(on_second_id),
+        sqlc.narg(on_third_id), sqlc.narg(dice_roll), sqlc.narg(result_description),
+        sqlc.narg(outcome), @pa, @ab, @hit, @double, @triple, @homerun, @bb, @so, @hbp, @rbi,
+        @run, @sb, @cs, @error, @wild_pitch, @passed_ball, @away_score, @home_score, @complete
+    FROM game
+    ON CONFLICT (game_id, play_number) DO NOTHING
+    RETURNING plays.id
+), updated AS (
+    UPDATE games SET
+        current_inning = @current_inning,
+        current_half = @current_half,
+        outs = @outs,
+        home_score = sqlc.arg(state_home_score),
+        away_score = sqlc.arg(state_away_score),
+        status = CASE WHEN games.status = 'pending' THEN 'active' ELSE games.status END,
+        state_version = games.state_version + 1,
+        updated_at = now()
+    WHERE games.id = @game_id AND EXISTS (SELECT 1 FROM inserted)
+    RETURNING games.state_version
+)
+SELECT
+    EXISTS (SELECT 1 FROM game) AS game_matched,
+    (SELECT i.id FROM inserted AS i) AS play_id,
+    (SELECT u.state_version FROM updated AS u) AS new_version;
+
+-- name: GetPlay :one
+-- One play by its number.
+SELECT * FROM plays WHERE game_id = @game_id AND play_number = @play_number;
+
+-- name: GetPlays :many
+-- Every play of a game in order.
+SELECT * FROM plays WHERE game_id = @game_id ORDER BY play_number;
+
+-- name: GetLastPlayNumber :one
+-- The number of the game's last play, 0 when it has none.
+SELECT COALESCE(max(play_number), 0)::integer AS last_play_number
+FROM plays WHERE game_id = @game_id;
+
+-- name: DeletePlaysAfter :execrows
+-- Remove every play numbered above @play_number.
+DELETE FROM plays WHERE game_id = @game_id AND play_number > @play_number;
