@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Iterator
 import asyncpg
 import pytest
 
+from gamedb import Database
 from gamedb.migrate import migrate
 from gamedb.settings import normalize_url, with_database
 
@@ -75,3 +76,13 @@ async def database_url(pg_admin_url: str, template_database: str) -> AsyncIterat
     url = await _create_database(pg_admin_url, name, template=template_database)
     yield url
     await _drop_database(pg_admin_url, name)
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
+    """A :class:`gamedb.Database` on this test's own database."""
+    database = await Database.connect(database_url, db_pool_size=2)
+    try:
+        yield database
+    finally:
+        await database.close()

@@ -1,9 +1,9 @@
 """gamedb: typed, async PostgreSQL persistence for the baseball game engine.
 
-    from gamedb import Database
+from gamedb import Database
 
-    async with await Database.connect() as db:
-        game = await db.create_game(game_id=gid, league_id="sba", home_team_id=1, away_team_id=2)
+async with await Database.connect() as db:
+    game = await db.create_game(game_id=gid, league_id="sba", home_team_id=1, away_team_id=2)
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from gamedb.database import Database, Isolation, Transaction
+    from gamedb.database import Database, DatabaseOperations, Isolation, Transaction
     from gamedb.errors import (
         ConfigurationError,
         ConnectionFailed,
@@ -54,7 +54,6 @@ if TYPE_CHECKING:
         Roll,
         RosterLink,
     )
-    from gamedb.database import DatabaseOperations
 
 # Exports load on first use, so the schema tooling (gamedb.migrate, gamedb.embedded) works
 # before gamedb_gen has been generated.

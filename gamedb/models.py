@@ -198,9 +198,7 @@ class SbaRosterLinkData(BaseModel):
     @classmethod
     def from_link(cls, link: RosterLink) -> SbaRosterLinkData:
         assert link.player_id is not None
-        return cls(
-            id=link.id, game_id=link.game_id, team_id=link.team_id, player_id=link.player_id
-        )
+        return cls(id=link.id, game_id=link.game_id, team_id=link.team_id, player_id=link.player_id)
 
 
 class GameSnapshot(BaseModel):

@@ -69,7 +69,9 @@ def _enum(kind: type[T], value: object, field: str, game_id: uuid.UUID | None = 
         return kind(value)  # type: ignore[call-arg]
     except ValueError:
         allowed = ", ".join(str(member) for member in kind)  # type: ignore[attr-defined]
-        raise InvalidInput(f"{field} must be one of {allowed}, got {value!r}", game_id=game_id) from None
+        raise InvalidInput(
+            f"{field} must be one of {allowed}, got {value!r}", game_id=game_id
+        ) from None
 
 
 def _game_id(value: object) -> uuid.UUID:
@@ -83,7 +85,9 @@ def _game_id(value: object) -> uuid.UUID:
 
 def _int32(value: int, field: str, game_id: uuid.UUID, *, minimum: int = -(2**31)) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value < 2**31:
-        raise InvalidInput(f"{field} must be an integer >= {minimum}, got {value!r}", game_id=game_id)
+        raise InvalidInput(
+            f"{field} must be an integer >= {minimum}, got {value!r}", game_id=game_id
+        )
     return value
 
 
@@ -126,14 +130,22 @@ class Operations:
 
         async def work(conn: Executor) -> Game:
             created = await games.create_game(
-                conn, id=gid, league_id=league, home_team_id=home, away_team_id=away,
-                game_mode=mode, visibility=seen,
+                conn,
+                id=gid,
+                league_id=league,
+                home_team_id=home,
+                away_team_id=away,
+                game_mode=mode,
+                visibility=seen,
             )
             if created is not None:
                 return created
             stored = await games.get_game(conn, id=gid)
             if stored is not None and (
-                stored.league_id, stored.home_team_id, stored.away_team_id, stored.game_mode,
+                stored.league_id,
+                stored.home_team_id,
+                stored.away_team_id,
+                stored.game_mode,
                 stored.visibility,
             ) == (league, home, away, mode, seen):
                 return stored
@@ -166,8 +178,13 @@ class Operations:
         gid = _game_id(game_id)
         state = validate_input(
             GameState,
-            {"inning": inning, "half": half, "home_score": home_score, "away_score": away_score,
-             "outs": 0 if outs is None else outs},
+            {
+                "inning": inning,
+                "half": half,
+                "home_score": home_score,
+                "away_score": away_score,
+                "outs": 0 if outs is None else outs,
+            },
             game_id=gid,
         )
         new_status = None if status is None else _enum(GameStatus, status, "status", gid)
@@ -177,9 +194,15 @@ class Operations:
             nonlocal attempts
             attempts += 1
             row = await games.update_game_state(
-                conn, id=gid, current_inning=state.inning, current_half=state.half,
-                home_score=state.home_score, away_score=state.away_score, outs=outs,
-                status_=new_status, expected_version=expected_version,
+                conn,
+                id=gid,
+                current_inning=state.inning,
+                current_half=state.half,
+                home_score=state.home_score,
+                away_score=state.away_score,
+                outs=outs,
+                status_=new_status,
+                expected_version=expected_version,
             )
             if row is None or row.previous_version is None:
                 raise GameNotFound(gid)
@@ -224,8 +247,14 @@ class Operations:
 
         async def work(conn: Executor) -> Lineup:
             added = await lineups.add_lineup_entry(
-                conn, game_id=gid, league_id=league, team_id=team_id, card_id=card_id,
-                player_id=player_id, position=position, batting_order=batting_order,
+                conn,
+                game_id=gid,
+                league_id=league,
+                team_id=team_id,
+                card_id=card_id,
+                player_id=player_id,
+                position=position,
+                batting_order=batting_order,
                 is_starter=is_starter,
             )
             if added is not None:
@@ -235,7 +264,10 @@ class Operations:
                 conn, game_id=gid, team_id=team_id, card_id=card_id, player_id=player_id
             )
             if stored is not None and (
-                stored.position, stored.batting_order, stored.is_starter, stored.replacing_id
+                stored.position,
+                stored.batting_order,
+                stored.is_starter,
+                stored.replacing_id,
             ) == (position, batting_order, is_starter, None):
                 return stored
             who = f"card {card_id}" if card_id is not None else f"player {player_id}"
@@ -259,8 +291,13 @@ class Operations:
     ) -> Lineup:
         """Put a card in a PD team's lineup. Raises :class:`WrongLeague` on an SBA game."""
         return await self._add_lineup_entry(
-            game_id=game_id, league=League.PD, team_id=team_id, card_id=card_id,
-            player_id=None, position=position, batting_order=batting_order,
+            game_id=game_id,
+            league=League.PD,
+            team_id=team_id,
+            card_id=card_id,
+            player_id=None,
+            position=position,
+            batting_order=batting_order,
             is_starter=is_starter,
         )
 
@@ -276,8 +313,13 @@ class Operations:
     ) -> Lineup:
         """Put a player in an SBA team's lineup. Raises :class:`WrongLeague` on a PD game."""
         return await self._add_lineup_entry(
-            game_id=game_id, league=League.SBA, team_id=team_id, card_id=None,
-            player_id=player_id, position=position, batting_order=batting_order,
+            game_id=game_id,
+            league=League.SBA,
+            team_id=team_id,
+            card_id=None,
+            player_id=player_id,
+            position=position,
+            batting_order=batting_order,
             is_starter=is_starter,
         )
 
@@ -303,8 +345,13 @@ class Operations:
 
         async def work(conn: Executor) -> Lineup:
             added = await lineups.substitute_player(
-                conn, game_id=gid, replacing_id=replacing_id, card_id=card_id,
-                player_id=player_id, position=position, batting_order=batting_order,
+                conn,
+                game_id=gid,
+                replacing_id=replacing_id,
+                card_id=card_id,
+                player_id=player_id,
+                position=position,
+                batting_order=batting_order,
                 after_play=after_play,
             )
             if added is not None:
@@ -318,12 +365,15 @@ class Operations:
                 conn, game_id=gid, team_id=replaced.team_id, card_id=card_id, player_id=player_id
             )
             if stored is not None and (stored.replacing_id, stored.after_play, stored.position) == (
-                replacing_id, after_play, position
+                replacing_id,
+                after_play,
+                position,
             ):
                 return stored
             raise ConstraintViolation(
                 f"lineup entry {replacing_id} of game {gid} is no longer active",
-                game_id=gid, constraint="lineups_replacing_fkey",
+                game_id=gid,
+                constraint="lineups_replacing_fkey",
             )
 
         return await self._run(gid, work, atomic=True)
@@ -368,9 +418,14 @@ class Operations:
 
         async def work(conn: Executor) -> RecordedPlay:
             row = await plays.record_play(
-                conn, **data.model_dump(), current_inning=after.inning,
-                current_half=after.half, outs=after.outs, state_home_score=after.home_score,
-                state_away_score=after.away_score, expected_version=expected_version,
+                conn,
+                **data.model_dump(),
+                current_inning=after.inning,
+                current_half=after.half,
+                outs=after.outs,
+                state_home_score=after.home_score,
+                state_away_score=after.away_score,
+                expected_version=expected_version,
             )
             if row is not None and row.play_id is not None and row.new_version is not None:
                 return RecordedPlay(play_id=row.play_id, state_version=row.new_version)
@@ -395,17 +450,26 @@ class Operations:
     # ---- rosters -------------------------------------------------------------------------
 
     async def _add_roster_link(
-        self, game_id: uuid.UUID, league: League, team_id: int, card_id: int | None,
+        self,
+        game_id: uuid.UUID,
+        league: League,
+        team_id: int,
+        card_id: int | None,
         player_id: int | None,
     ) -> RosterLink:
         gid = _game_id(game_id)
         _int32(team_id, "team_id", gid, minimum=1)
-        _int32(card_id if card_id is not None else player_id or 0, "card_id/player_id", gid,
-               minimum=1)
+        _int32(
+            card_id if card_id is not None else player_id or 0, "card_id/player_id", gid, minimum=1
+        )
 
         async def work(conn: Executor) -> RosterLink:
             link = await rosters.add_roster_link(
-                conn, game_id=gid, league_id=league, team_id=team_id, card_id=card_id,
+                conn,
+                game_id=gid,
+                league_id=league,
+                team_id=team_id,
+                card_id=card_id,
                 player_id=player_id,
             )
             if link is not None:
@@ -418,8 +482,10 @@ class Operations:
                 return stored
             who = f"card {card_id}" if card_id is not None else f"player {player_id}"
             raise ConstraintViolation(
-                f"{who} is already on another team's roster in game {gid}", game_id=gid,
-                constraint="roster_links_card_key" if card_id is not None
+                f"{who} is already on another team's roster in game {gid}",
+                game_id=gid,
+                constraint="roster_links_card_key"
+                if card_id is not None
                 else "roster_links_player_key",
             )
 
@@ -565,7 +631,9 @@ class Operations:
         plays kept. Takes the game's row lock first, so no writer interleaves."""
         gid = _game_id(game_id)
         if isinstance(play_number, bool) or not isinstance(play_number, int) or play_number < 0:
-            raise InvalidInput(f"play_number must be an integer >= 0, got {play_number!r}", game_id=gid)
+            raise InvalidInput(
+                f"play_number must be an integer >= 0, got {play_number!r}", game_id=gid
+            )
 
         async def work(conn: Executor) -> RollbackResult:
             if await games.get_game_for_update(conn, id=gid) is None:
@@ -573,11 +641,15 @@ class Operations:
             last = await plays.get_last_play_number(conn, game_id=gid) or 0
             if play_number > last:
                 raise PlayNotFound(gid, play_number, last)
-            removed_plays = await plays.delete_plays_after(conn, game_id=gid, play_number=play_number)
+            removed_plays = await plays.delete_plays_after(
+                conn, game_id=gid, play_number=play_number
+            )
             removed_subs = await lineups.delete_substitutions_after(
                 conn, game_id=gid, after_play=play_number
             )
-            removed_rolls = await rolls.delete_rolls_after(conn, game_id=gid, play_number=play_number)
+            removed_rolls = await rolls.delete_rolls_after(
+                conn, game_id=gid, play_number=play_number
+            )
             kept = (
                 await plays.get_play(conn, game_id=gid, play_number=play_number)
                 if play_number
@@ -585,14 +657,21 @@ class Operations:
             )
             state = replay.state_after(kept)
             game = await games.restore_game_state(
-                conn, id=gid, current_inning=state.inning, current_half=state.half,
-                outs=state.outs, home_score=state.home_score, away_score=state.away_score,
+                conn,
+                id=gid,
+                current_inning=state.inning,
+                current_half=state.half,
+                outs=state.outs,
+                home_score=state.home_score,
+                away_score=state.away_score,
             )
             if game is None:
                 raise GameNotFound(gid)
             return RollbackResult(
-                plays_removed=removed_plays, substitutions_removed=removed_subs,
-                rolls_removed=removed_rolls, game=game,
+                plays_removed=removed_plays,
+                substitutions_removed=removed_subs,
+                rolls_removed=removed_rolls,
+                game=game,
             )
 
         return await self._run(gid, work, atomic=True)
@@ -635,13 +714,18 @@ class Operations:
         def team(team_id: int, runs: int) -> TeamLine:
             mine = [line for line in lines if line.team_id == team_id]
             return TeamLine(
-                team_id=team_id, runs=runs, hits=sum(line.hit for line in mine),
+                team_id=team_id,
+                runs=runs,
+                hits=sum(line.hit for line in mine),
                 errors=sum(line.errors for line in mine),
             )
 
         return BoxScore(
-            game_id=gid, away=team(away_id, away_runs), home=team(home_id, home_runs),
-            status=status, lines=lines,
+            game_id=gid,
+            away=team(away_id, away_runs),
+            home=team(home_id, home_runs),
+            status=status,
+            lines=lines,
         )
 
 

@@ -32,7 +32,10 @@ def state_after(play: Play | None) -> GameState:
         else:
             half, inning = Half.TOP, inning + 1
     return GameState(
-        inning=inning, half=half, outs=outs, home_score=play.home_score,
+        inning=inning,
+        half=half,
+        outs=outs,
+        home_score=play.home_score,
         away_score=play.away_score,
     )
 

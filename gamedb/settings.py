@@ -21,7 +21,11 @@ from gamedb.errors import ConfigurationError
 
 __all__ = ["Settings", "normalize_url", "redact_url", "with_database"]
 
-_SCHEMES = {"postgresql": "postgresql", "postgres": "postgresql", "postgresql+asyncpg": "postgresql"}
+_SCHEMES = {
+    "postgresql": "postgresql",
+    "postgres": "postgresql",
+    "postgresql+asyncpg": "postgresql",
+}
 
 
 def normalize_url(url: str) -> str:
@@ -95,7 +99,8 @@ class Settings(BaseSettings):
             return cls.model_validate(overrides)
         except ValidationError as exc:
             problems = "; ".join(
-                f"{'.'.join(str(p) for p in err['loc']).upper()}: {err['msg']}" for err in exc.errors()
+                f"{'.'.join(str(p) for p in err['loc']).upper()}: {err['msg']}"
+                for err in exc.errors()
             )
             raise ConfigurationError(f"invalid gamedb settings: {problems}") from None
 

@@ -76,3 +76,38 @@ FROM plays WHERE game_id = @game_id;
 -- name: DeletePlaysAfter :execrows
 -- Remove every play numbered above @play_number.
 DELETE FROM plays WHERE game_id = @game_id AND play_number > @play_number;
+
+-- name: SavePlays :many
+-- Store plays of one game given as one JSON array (PlayData fields), in one statement.
+-- Numbers the game already has are skipped and return no row: the caller reads them with
+-- GetPlaysByNumbers to tell a retry (the same play) from a conflict (another play).
+INSERT INTO plays (
+    game_id, play_number, inning, half, outs_before, outs_recorded, batter_id, pitcher_id,
+    catcher_id, on_first_id, on_second_id, on_third_id, dice_roll, result_description, outcome,
+    pa, ab, hit, double, triple, homerun, bb, so, hbp, rbi, run, sb, cs, error, wild_pitch,
+    passed_ball, away_score, home_score, complete
+)
+SELECT
+    sqlc.arg(game_id)::uuid, p.play_number, p.inning, p.half, p.outs_before, p.outs_recorded,
+    p.batter_id, p.pitcher_id, p.catcher_id, p.on_first_id, p.on_second_id, p.on_third_id,
+    p.dice_roll, p.result_description, p.outcome, p.pa, p.ab, p.hit, p.double, p.triple,
+    p.homerun, p.bb, p.so, p.hbp, p.rbi, p.run, p.sb, p.cs, p.error, p.wild_pitch,
+    p.passed_ball, p.away_score, p.home_score, p.complete
+FROM jsonb_to_recordset(sqlc.arg(plays)::text::jsonb) AS p (
+    play_number integer, inning integer, half half, outs_before smallint,
+    outs_recorded smallint, batter_id bigint, pitcher_id bigint, catcher_id bigint,
+    on_first_id bigint, on_second_id bigint, on_third_id bigint, dice_roll text,
+    result_description text, outcome text, pa smallint, ab smallint, hit smallint,
+    double smallint, triple smallint, homerun smallint, bb smallint, so smallint,
+    hbp smallint, rbi smallint, run smallint, sb smallint, cs smallint, error smallint,
+    wild_pitch smallint, passed_ball smallint, away_score integer, home_score integer,
+    complete boolean
+)
+ON CONFLICT (game_id, play_number) DO NOTHING
+RETURNING play_number, id;
+
+-- name: GetPlaysByNumbers :many
+-- The game's stored plays among these numbers, in order.
+SELECT * FROM plays
+WHERE game_id = @game_id AND play_number = ANY(@play_numbers::integer[])
+ORDER BY play_number;

@@ -11,7 +11,9 @@ Conventions of the generated code:
 * one module per query file (``games.sql`` → ``games.py``) with, per query in file order,
   an UPPER_SNAKE ``Final`` SQL constant and an ``async def snake_name(conn: Executor, *, ...)``
   taking keyword-only parameters named after sqlc's parameter names (``param_N`` when sqlc has
-  none; Python keywords and the body's local names get a trailing ``_``).
+  none, e.g. ``$1::int``; repeated names get ``_2``, ``_3``). Python keywords get a trailing
+  ``_`` (``from_``), and so do names of the function body's locals: ``conn`` always, ``row``
+  and ``value`` in ``:one`` functions, ``rows`` in ``:many`` functions.
 * results: ``:one`` → ``Model | None``; ``:many`` → ``list[Model]``; ``:exec`` → ``None``;
   ``:execrows`` → ``int`` (rows affected); ``:execresult`` → ``str`` (the status string);
   ``:copyfrom`` → ``int`` (rows copied), taking ``rows: Iterable[<QueryName>Params]`` where
@@ -22,7 +24,12 @@ Conventions of the generated code:
   (``None`` for no row — and for a NULL value, when the column is nullable), ``:many`` →
   ``list[T]``.
 * json/jsonb values are Python data (``pydantic.JsonValue``) or, with an override, a pydantic
-  model; connections need ``register_codecs`` (binary json/jsonb codecs).
+  model (sent as ``model_dump(mode="json")``, read with ``model_validate``); connections need
+  ``register_codecs`` (binary json/jsonb codecs, also required by binary COPY).
+* ``_executor.py``: the ``Executor`` protocol (satisfied by ``asyncpg.Connection``, pool
+  connections and ``asyncpg.Pool``), ``register_codecs`` and ``rows_affected``.
+* ``MANIFEST`` lists every generated file; ``python -m gamedb_codegen.prune <out>`` deletes
+  modules no longer listed (sqlc itself never deletes files).
 
 Unsupported constructs (``:execlastid``, ``:batch*``, ``sqlc.slice``, ``sqlc.embed``, types
 with no mapping) fail generation with ``sqlc-gen-gamedb: <file>: query <Name>: <message>``.

@@ -43,6 +43,8 @@ __all__ = [
     "ParamPlan",
     "QueryPlan",
     "build_plan",
+    "module_name",
+    "singular_name",
 ]
 
 SUPPORTED_COMMANDS = (":one", ":many", ":exec", ":execrows", ":execresult", ":copyfrom")

@@ -14,7 +14,16 @@ from . import __version__
 from .plan import EnumPlan, ModelPlan, ModulePlan, PackagePlan, QueryPlan
 from .types import LOCAL, STDLIB, THIRD_PARTY, Import, PyType
 
-__all__ = ["EXECUTOR_MODULE", "LINE_LENGTH", "render_package"]
+__all__ = [
+    "EXECUTOR_MODULE",
+    "LINE_LENGTH",
+    "File",
+    "docstring",
+    "header",
+    "render_imports",
+    "render_package",
+    "sql_lines",
+]
 
 LINE_LENGTH = 100
 INDENT = "    "
@@ -125,7 +134,7 @@ def docstring(indent: str, lines: list[str]) -> list[str]:
         if not line:
             text.append("")
             continue
-        text += textwrap.wrap(line, width=width, break_long_words=False, break_on_hyphens=False)
+        text += textwrap.wrap(line, width=width - 3, break_long_words=False, break_on_hyphens=False)
     while text and not text[0]:
         text.pop(0)
     while text and not text[-1]:
@@ -202,27 +211,24 @@ def sql_lines(text: str) -> list[str]:
             _break_points(line, state)
             out.append(line)
             continue
-        start_state = list(state)
         points = _break_points(line, state)
-        del start_state
         cont = lead + INDENT
-        current = line
-        offset = 0
-        pieces: list[str] = []
-        candidates = [p for p in points]
-        while len(current) > LINE_LENGTH:
-            limit = LINE_LENGTH if not pieces else LINE_LENGTH - len(cont) + 1
-            fitting = [p - offset for p in candidates if 0 < p - offset <= limit]
-            if not fitting:
-                break
-            cut = fitting[-1]
-            pieces.append(current[:cut].rstrip())
-            offset += cut + 1
-            current = current[cut + 1 :]
-            candidates = [p for p in candidates if p - offset > 0]
-        pieces.append(current)
-        out.append(pieces[0])
-        out += [cont + piece.lstrip(" ") for piece in pieces[1:]]
+        segments: list[str] = []
+        previous = 0
+        for point in points:
+            segments.append(line[previous:point])
+            previous = point + 1
+        segments.append(line[previous:])
+        current = segments[0]
+        prefix = ""
+        for segment in segments[1:]:
+            if not current.strip() or len(prefix + current + " " + segment) <= LINE_LENGTH:
+                current += " " + segment
+                continue
+            out.append(prefix + current.rstrip())
+            prefix = cont
+            current = segment.lstrip(" ")
+        out.append(prefix + current)
     return [line.replace("\\", "\\\\").replace('"""', '""\\"') for line in out]
 
 
@@ -570,7 +576,7 @@ async def register_codecs(conn: asyncpg.Connection) -> None:
 INIT_SOURCE = '''\
 """Generated query functions and models. Do not edit: change the SQL and regenerate."""
 
-from ._executor import Executor, register_codecs
+from ._executor import Executor, register_codecs, rows_affected
 
 __all__ = ["Executor", "register_codecs", "rows_affected"]
 '''

@@ -8,7 +8,18 @@ from typing import Literal
 
 from .naming import pascal_case
 
-__all__ = ["Import", "PyType", "TypeMapper", "normalise_type_name"]
+__all__ = [
+    "FIRST_PARTY",
+    "JSON_TYPES",
+    "LOCAL",
+    "STDLIB",
+    "THIRD_PARTY",
+    "Import",
+    "PyType",
+    "TypeMapper",
+    "UnknownTypeError",
+    "normalise_type_name",
+]
 
 STDLIB, THIRD_PARTY, FIRST_PARTY, LOCAL = 0, 1, 2, 3
 
@@ -146,6 +157,9 @@ class TypeMapper:
         if name in _SCALARS:
             py, imports = _SCALARS[name]
             return PyType(py, frozenset(imports), "plain", dims)
+        if name not in self.enums and name.startswith("_") and name[1:] in self.enums:
+            name = name[1:]
+            dims += 1
         if name in self.enums:
             cls = self.enums[name]
             return PyType(cls, frozenset({Import(LOCAL, self.models_module, cls)}), "enum", dims)

@@ -1,4 +1,4 @@
-"""Fixtures for the plugin's tests: captured sqlc requests and helpers to run sqlc.
+"""Fixtures for the plugin's tests: captured sqlc requests.
 
 The JSON requests under ``fixtures/`` were captured from real ``sqlc generate`` runs over the
 projects in ``fixtures/src/`` (regenerate with
@@ -8,8 +8,6 @@ codegen/tests/fixtures/basic.json``, same for ``errors``).
 
 from __future__ import annotations
 
-import base64
-import copy
 import json
 from pathlib import Path
 from typing import Any
@@ -23,22 +21,6 @@ def load_request(name: str) -> dict[str, Any]:
     """A captured request by fixture name (``basic``, ``errors``)."""
     data: dict[str, Any] = json.loads((FIXTURES / f"{name}.json").read_text())
     return data
-
-
-def with_options(request: dict[str, Any], options: object) -> dict[str, Any]:
-    """A copy of ``request`` with other plugin options (any JSON value, or raw text)."""
-    text = options if isinstance(options, str) else json.dumps(options)
-    result = copy.deepcopy(request)
-    result["plugin_options"] = base64.b64encode(text.encode()).decode()
-    return result
-
-
-def only_queries(request: dict[str, Any], *names: str) -> dict[str, Any]:
-    """A copy of ``request`` keeping only the named queries."""
-    result = copy.deepcopy(request)
-    result["queries"] = [q for q in result["queries"] if q["name"] in names]
-    assert {q["name"] for q in result["queries"]} == set(names)
-    return result
 
 
 @pytest.fixture(scope="session")

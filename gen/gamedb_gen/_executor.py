@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 import asyncpg
 
-__all__ = ["Executor", "register_codecs"]
+__all__ = ["Executor", "register_codecs", "rows_affected"]
 
 
 class Executor(Protocol):
@@ -38,6 +38,12 @@ class Executor(Protocol):
         columns: Iterable[str] | None = None,
         schema_name: str | None = None,
     ) -> str: ...
+
+
+def rows_affected(status: str) -> int:
+    """The row count of a command status such as ``'UPDATE 3'``, ``'INSERT 0 3'``,
+    ``'COPY 3'``."""
+    return int(status.rpartition(" ")[2])
 
 
 _COMPACT = (",", ":")

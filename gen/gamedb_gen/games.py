@@ -9,7 +9,7 @@ from typing import Final
 
 from pydantic import BaseModel, ConfigDict
 
-from ._executor import Executor
+from ._executor import Executor, rows_affected
 from .models import Game, GameMode, GameStatus, GameVisibility, Half, League
 
 CREATE_GAME: Final = """
@@ -135,7 +135,7 @@ async def update_game_state(
     home_score: int,
     away_score: int,
     outs: int | None,
-    status_: GameStatus | None,
+    status: GameStatus | None,
     id: uuid.UUID,
     expected_version: int | None,
 ) -> UpdateGameStateRow | None:
@@ -150,7 +150,7 @@ async def update_game_state(
         home_score,
         away_score,
         outs,
-        status_,
+        status,
         id,
         expected_version,
     )
@@ -208,8 +208,7 @@ DELETE FROM games WHERE id = $1
 
 async def delete_game(conn: Executor, *, id: uuid.UUID) -> int:
     """Delete a game and, by cascade, every row that belongs to it."""
-    status = await conn.execute(DELETE_GAME, id)
-    return int(status.rpartition(" ")[2])
+    return rows_affected(await conn.execute(DELETE_GAME, id))
 
 
 LOAD_GAME_SNAPSHOT: Final = """

@@ -7,7 +7,7 @@
 import uuid
 from typing import Final
 
-from ._executor import Executor
+from ._executor import Executor, rows_affected
 from .models import League, Lineup
 
 ADD_LINEUP_ENTRY: Final = """
@@ -197,5 +197,4 @@ async def delete_substitutions_after(
     """Remove substitutions made after play @after_play or later and reactivate the entries they
     replaced (unless those are removed too).
     """
-    status = await conn.execute(DELETE_SUBSTITUTIONS_AFTER, game_id, after_play)
-    return int(status.rpartition(" ")[2])
+    return rows_affected(await conn.execute(DELETE_SUBSTITUTIONS_AFTER, game_id, after_play))

@@ -9,7 +9,7 @@ from typing import Final
 
 from pydantic import BaseModel, ConfigDict
 
-from ._executor import Executor
+from ._executor import Executor, rows_affected
 from .models import Half, Play
 
 INSERT_PLAY: Final = """
@@ -315,5 +315,71 @@ DELETE FROM plays WHERE game_id = $1 AND play_number > $2
 
 async def delete_plays_after(conn: Executor, *, game_id: uuid.UUID, play_number: int) -> int:
     """Remove every play numbered above @play_number."""
-    status = await conn.execute(DELETE_PLAYS_AFTER, game_id, play_number)
-    return int(status.rpartition(" ")[2])
+    return rows_affected(await conn.execute(DELETE_PLAYS_AFTER, game_id, play_number))
+
+
+class SavePlaysRow(BaseModel):
+    """A result row of SavePlays."""
+
+    model_config = ConfigDict(frozen=True)
+
+    play_number: int
+    id: int
+
+
+SAVE_PLAYS: Final = """
+INSERT INTO plays (
+    game_id, play_number, inning, half, outs_before, outs_recorded, batter_id, pitcher_id,
+    catcher_id, on_first_id, on_second_id, on_third_id, dice_roll, result_description, outcome,
+    pa, ab, hit, double, triple, homerun, bb, so, hbp, rbi, run, sb, cs, error, wild_pitch,
+    passed_ball, away_score, home_score, complete
+)
+SELECT
+    $1::uuid, p.play_number, p.inning, p.half, p.outs_before, p.outs_recorded,
+    p.batter_id, p.pitcher_id, p.catcher_id, p.on_first_id, p.on_second_id, p.on_third_id,
+    p.dice_roll, p.result_description, p.outcome, p.pa, p.ab, p.hit, p.double, p.triple,
+    p.homerun, p.bb, p.so, p.hbp, p.rbi, p.run, p.sb, p.cs, p.error, p.wild_pitch,
+    p.passed_ball, p.away_score, p.home_score, p.complete
+FROM jsonb_to_recordset($2::text::jsonb) AS p (
+    play_number integer, inning integer, half half, outs_before smallint,
+    outs_recorded smallint, batter_id bigint, pitcher_id bigint, catcher_id bigint,
+    on_first_id bigint, on_second_id bigint, on_third_id bigint, dice_roll text,
+    result_description text, outcome text, pa smallint, ab smallint, hit smallint,
+    double smallint, triple smallint, homerun smallint, bb smallint, so smallint,
+    hbp smallint, rbi smallint, run smallint, sb smallint, cs smallint, error smallint,
+    wild_pitch smallint, passed_ball smallint, away_score integer, home_score integer,
+    complete boolean
+)
+ON CONFLICT (game_id, play_number) DO NOTHING
+RETURNING play_number, id
+"""
+
+
+async def save_plays(conn: Executor, *, game_id: uuid.UUID, plays: str) -> list[SavePlaysRow]:
+    """Store plays of one game given as one JSON array (PlayData fields), in one statement.
+    Numbers the game already has are skipped and return no row: the caller reads them with
+    GetPlaysByNumbers to tell a retry (the same play) from a conflict (another play).
+    """
+    rows = await conn.fetch(SAVE_PLAYS, game_id, plays)
+    return [SavePlaysRow.model_validate(dict(r)) for r in rows]
+
+
+GET_PLAYS_BY_NUMBERS: Final = """
+SELECT game_id, id, play_number, inning, half, outs_before, outs_recorded, batter_id, pitcher_id,
+    catcher_id, on_first_id, on_second_id, on_third_id, dice_roll, result_description, outcome, pa,
+    ab, hit, double, triple, homerun, bb, so, hbp, rbi, run, sb, cs, error, wild_pitch, passed_ball,
+    away_score, home_score, complete, created_at FROM plays
+WHERE game_id = $1 AND play_number = ANY($2::integer[])
+ORDER BY play_number
+"""
+
+
+async def get_plays_by_numbers(
+    conn: Executor,
+    *,
+    game_id: uuid.UUID,
+    play_numbers: list[int],
+) -> list[Play]:
+    """The game's stored plays among these numbers, in order."""
+    rows = await conn.fetch(GET_PLAYS_BY_NUMBERS, game_id, play_numbers)
+    return [Play.model_validate(dict(r)) for r in rows]

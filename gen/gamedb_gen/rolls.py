@@ -7,7 +7,7 @@
 import uuid
 from typing import Final
 
-from ._executor import Executor
+from ._executor import Executor, rows_affected
 from .models import Roll
 
 SAVE_ROLLS: Final = """
@@ -28,8 +28,7 @@ async def save_rolls(conn: Executor, *, rolls: str) -> int:
     """Store a batch of rolls given as one JSON array, in one statement. Rolls already stored
     (same game and roll_id) are skipped, so a retried batch never duplicates.
     """
-    status = await conn.execute(SAVE_ROLLS, rolls)
-    return int(status.rpartition(" ")[2])
+    return rows_affected(await conn.execute(SAVE_ROLLS, rolls))
 
 
 GET_ROLLS_FOR_GAME: Final = """
@@ -68,5 +67,4 @@ DELETE FROM rolls WHERE game_id = $1 AND play_number > $2
 
 async def delete_rolls_after(conn: Executor, *, game_id: uuid.UUID, play_number: int | None) -> int:
     """Remove the rolls of plays numbered above @play_number."""
-    status = await conn.execute(DELETE_ROLLS_AFTER, game_id, play_number)
-    return int(status.rpartition(" ")[2])
+    return rows_affected(await conn.execute(DELETE_ROLLS_AFTER, game_id, play_number))

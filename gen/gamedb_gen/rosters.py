@@ -7,7 +7,7 @@
 import uuid
 from typing import Final
 
-from ._executor import Executor
+from ._executor import Executor, rows_affected
 from .models import League, RosterLink
 
 ADD_ROSTER_LINK: Final = """
@@ -86,5 +86,4 @@ DELETE FROM roster_links WHERE game_id = $1 AND id = $2
 
 async def remove_roster_link(conn: Executor, *, game_id: uuid.UUID, id: int) -> int:
     """Remove one roster link."""
-    status = await conn.execute(REMOVE_ROSTER_LINK, game_id, id)
-    return int(status.rpartition(" ")[2])
+    return rows_affected(await conn.execute(REMOVE_ROSTER_LINK, game_id, id))

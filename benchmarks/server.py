@@ -1,0 +1,77 @@
+"""The database a benchmark run writes to: fresh, migrated, dropped afterwards.
+
+``DATABASE_URL`` names the server when set, else gamedb's embedded server runs it. The run
+creates a database of its own next to the named one and drops it at the end; a role that may
+not create databases benchmarks in the named database itself (migrated first), and the games
+the run made are deleted afterwards::
+
+    async with bench_database() as target:
+        db = await Database.connect(target.url)
+
+Wraps ``CREATE DATABASE`` / ``DROP DATABASE`` over :func:`asyncpg.connect`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import uuid
+from collections.abc import AsyncIterator
+
+import asyncpg
+
+from gamedb.migrate import migrate
+from gamedb.settings import normalize_url, redact_url, with_database
+
+__all__ = ["BenchTarget", "bench_database"]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class BenchTarget:
+    """Where the run writes: ``url`` of a migrated database; ``scratch`` when the run made
+    it and drops it afterwards (else the run must delete the games it made)."""
+
+    url: str
+    scratch: bool
+    server: str
+
+    @property
+    def shown(self) -> str:
+        """The URL with its password masked."""
+        return redact_url(self.url)
+
+
+def _server_url() -> tuple[str, str]:
+    configured = os.environ.get("DATABASE_URL")
+    if configured:
+        return normalize_url(configured), "DATABASE_URL"
+    from gamedb.embedded import start_embedded_server
+
+    return start_embedded_server(), "embedded"
+
+
+@contextlib.asynccontextmanager
+async def bench_database() -> AsyncIterator[BenchTarget]:
+    """A migrated database for one run (see the module docstring)."""
+    base, server = _server_url()
+    name = f"gamedb_bench_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(base, timeout=10)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    except asyncpg.InsufficientPrivilegeError:
+        await admin.close()
+        await migrate(base)
+        yield BenchTarget(url=base, scratch=False, server=server)
+        return
+    await admin.close()
+    url = with_database(base, name)
+    try:
+        await migrate(url, lock=False)
+        yield BenchTarget(url=url, scratch=True, server=server)
+    finally:
+        admin = await asyncpg.connect(base, timeout=10)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
