@@ -91,7 +91,10 @@ class PlayScript:
         score = {Half.TOP: 0, Half.BOTTOM: 0}
         inning, half, number = 1, Half.TOP, 0
         while True:
-            batting, fielding = lineups[half], lineups[Half.BOTTOM if half is Half.TOP else Half.TOP]
+            batting, fielding = (
+                lineups[half],
+                lineups[Half.BOTTOM if half is Half.TOP else Half.TOP],
+            )
             order = _batters(batting)
             pitcher, catcher = _position(fielding, "P"), _position(fielding, "C")
             bases: list[Lineup | None] = [None, None, None]

@@ -201,7 +201,7 @@ class Operations:
                 home_score=state.home_score,
                 away_score=state.away_score,
                 outs=outs,
-                status_=new_status,
+                status=new_status,
                 expected_version=expected_version,
             )
             if row is None or row.previous_version is None:

@@ -9,7 +9,7 @@ import uuid
 import asyncpg
 import pytest
 
-from gamedb import ConfigurationError, ConnectionFailed, Database, GameDBError
+from gamedb import ConfigurationError, ConnectionFailed, Database, GameDBError, Transaction
 from gamedb.retry import RetryPolicy
 from tests.factories import play_dict, set_up_game
 
@@ -80,14 +80,14 @@ async def test_isolation_level_is_selectable(db: Database, isolation: str) -> No
 async def test_run_in_transaction_retries_the_whole_unit(db: Database) -> None:
     calls = 0
 
-    async def work(tx: object) -> int:
+    async def work(tx: Transaction) -> int:
         nonlocal calls
         calls += 1
         if calls < 3:
             raise asyncpg.SerializationError("could not serialize access")
         return calls
 
-    assert await db.run_in_transaction(work) == 3  # type: ignore[arg-type]
+    assert await db.run_in_transaction(work) == 3
 
 
 @pytest.mark.parametrize("sqlstate", ["40001", "40P01"])

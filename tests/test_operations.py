@@ -7,6 +7,7 @@ from typing import Any
 
 import asyncpg
 import pytest
+from pydantic import JsonValue
 
 from gamedb import (
     ConstraintViolation,
@@ -183,7 +184,11 @@ async def test_rosters_by_league_and_team(db: Database) -> None:
 
 async def test_session_snapshot_round_trip(db: Database) -> None:
     game = await set_up_game(db)
-    snapshot = {"bases": [None, 2001, None], "count": {"balls": 3, "strikes": 2}, "note": "ü"}
+    snapshot: JsonValue = {
+        "bases": [None, 2001, None],
+        "count": {"balls": 3, "strikes": 2},
+        "note": "ü",
+    }
     session = await db.update_session_snapshot(game.game_id, snapshot)
     assert session.state_snapshot == snapshot
     stored = await db.get_game_session(game.game_id)
@@ -438,12 +443,13 @@ async def test_bad_state_values(db: Database, changes: dict[str, Any], error: st
 
 async def test_bad_game_values(db: Database) -> None:
     gid = uuid.uuid4()
-    for kwargs in (
+    cases: list[dict[str, Any]] = [
         {"league_id": "mlb", "home_team_id": 1, "away_team_id": 2},
         {"league_id": "sba", "home_team_id": 1, "away_team_id": 1},
         {"league_id": "sba", "home_team_id": -1, "away_team_id": 2},
         {"league_id": "sba", "home_team_id": 1, "away_team_id": 2, "game_mode": "hardcore"},
-    ):
+    ]
+    for kwargs in cases:
         with pytest.raises(InvalidInput):
             await db.create_game(game_id=gid, **kwargs)
     assert await db.get_game(gid) is None
