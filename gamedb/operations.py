@@ -602,9 +602,10 @@ class Operations:
     async def delete_plays_after(self, game_id: uuid.UUID, play_number: int) -> int:
         """Remove the plays numbered above ``play_number``; returns how many."""
         gid = _game_id(game_id)
-        return await self._run(
+        removed = await self._run(
             gid, lambda conn: plays.delete_plays_after(conn, game_id=gid, play_number=play_number)
         )
+        return removed or 0
 
     async def delete_substitutions_after(self, game_id: uuid.UUID, play_number: int) -> int:
         """Remove substitutions made after play ``play_number`` or later, reactivating the
@@ -641,8 +642,8 @@ class Operations:
             last = await plays.get_last_play_number(conn, game_id=gid) or 0
             if play_number > last:
                 raise PlayNotFound(gid, play_number, last)
-            removed_plays = await plays.delete_plays_after(
-                conn, game_id=gid, play_number=play_number
+            removed_plays = (
+                await plays.delete_plays_after(conn, game_id=gid, play_number=play_number) or 0
             )
             removed_subs = await lineups.delete_substitutions_after(
                 conn, game_id=gid, after_play=play_number

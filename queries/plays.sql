@@ -73,9 +73,10 @@ SELECT * FROM plays WHERE game_id = @game_id ORDER BY play_number;
 SELECT COALESCE(max(play_number), 0)::integer AS last_play_number
 FROM plays WHERE game_id = @game_id;
 
--- name: DeletePlaysAfter :execrows
--- Remove every play numbered above @play_number.
-DELETE FROM plays WHERE game_id = @game_id AND play_number > @play_number;
+-- name: DeletePlaysAfter :one
+-- Remove every play numbered above @play_number; returns how many. Runs through the
+-- delete_plays_after() function: the application role may not DELETE from plays itself.
+SELECT delete_plays_after(@game_id, @play_number)::integer AS removed;
 
 -- name: SavePlays :many
 -- Store plays of one game given as one JSON array (PlayData fields), in one statement.

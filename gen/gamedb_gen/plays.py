@@ -9,7 +9,7 @@ from typing import Final
 
 from pydantic import BaseModel, ConfigDict
 
-from ._executor import Executor, rows_affected
+from ._executor import Executor
 from .models import Half, Play
 
 INSERT_PLAY: Final = """
@@ -309,13 +309,19 @@ async def get_last_play_number(conn: Executor, *, game_id: uuid.UUID) -> int | N
 
 
 DELETE_PLAYS_AFTER: Final = """
-DELETE FROM plays WHERE game_id = $1 AND play_number > $2
+SELECT delete_plays_after($1, $2)::integer AS removed
 """
 
 
-async def delete_plays_after(conn: Executor, *, game_id: uuid.UUID, play_number: int) -> int:
-    """Remove every play numbered above @play_number."""
-    return rows_affected(await conn.execute(DELETE_PLAYS_AFTER, game_id, play_number))
+async def delete_plays_after(conn: Executor, *, game_id: uuid.UUID, play_number: int) -> int | None:
+    """Remove every play numbered above @play_number; returns how many. Runs through the
+    delete_plays_after() function: the application role may not DELETE from plays itself.
+    """
+    row = await conn.fetchrow(DELETE_PLAYS_AFTER, game_id, play_number)
+    if row is None:
+        return None
+    value: int | None = row[0]
+    return value
 
 
 class SavePlaysRow(BaseModel):
