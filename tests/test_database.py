@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import urllib.parse
 import uuid
@@ -198,3 +199,44 @@ async def test_password_never_appears(database_url: str, caplog: pytest.LogCaptu
     texts.append(str(malformed.value))
     assert all(SENTINEL not in text for text in texts)
     assert "***" in db.url
+
+
+async def test_operations_log_debug_with_game_and_duration_and_errors(
+    db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    game = await set_up_game(db)
+    caplog.set_level(logging.DEBUG, logger="gamedb")
+    caplog.clear()
+    await db.save_play(play_dict(game, 1))
+    debug = [r for r in caplog.records if r.levelno == logging.DEBUG]
+    assert any(str(game.game_id) in r.getMessage() and " ms" in r.getMessage() for r in debug)
+    assert not [r for r in caplog.records if r.levelno == logging.INFO]
+    caplog.clear()
+    with pytest.raises(GameDBError):
+        await db.save_play(play_dict(game, 2, batter_id=987654))
+    errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors) == 1
+    assert str(game.game_id) in errors[0].getMessage()
+    assert "plays_batter_fkey" in errors[0].getMessage()
+
+
+async def test_close_waits_then_terminates_at_the_deadline(database_url: str) -> None:
+    db = await Database.connect(database_url, db_pool_size=1)
+    held = await db.pool.acquire()
+    backend = held.get_server_pid()
+    started = asyncio.get_running_loop().time()
+    await db.close(timeout=0.5)
+    elapsed = asyncio.get_running_loop().time() - started
+    assert 0.4 <= elapsed < 3.0
+    check = await asyncpg.connect(database_url)
+    try:
+        for _ in range(50):
+            if not await check.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE pid = $1", backend
+            ):
+                break
+            await asyncio.sleep(0.05)
+        else:
+            pytest.fail("the held connection survived close()")
+    finally:
+        await check.close()
