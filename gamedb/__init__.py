@@ -40,6 +40,16 @@ if TYPE_CHECKING:
         StateUpdate,
     )
     from gamedb.payloads import RollData
+    from gamedb.persister import (
+        CloseReport,
+        GamePersister,
+        PersisterClosed,
+        PersisterMetrics,
+        StreamStopped,
+        UnwrittenWrite,
+        WriteHandle,
+        WriteKind,
+    )
     from gamedb.settings import Settings
     from gamedb_gen.models import (
         Game,
@@ -60,6 +70,7 @@ if TYPE_CHECKING:
 _EXPORTS: dict[str, str] = {
     "BatterLine": "gamedb.models",
     "BoxScore": "gamedb.models",
+    "CloseReport": "gamedb.persister",
     "ConfigurationError": "gamedb.errors",
     "ConnectionFailed": "gamedb.errors",
     "ConstraintViolation": "gamedb.errors",
@@ -69,6 +80,7 @@ _EXPORTS: dict[str, str] = {
     "GameDBError": "gamedb.errors",
     "GameMode": "gamedb_gen.models",
     "GameNotFound": "gamedb.errors",
+    "GamePersister": "gamedb.persister",
     "GameSession": "gamedb_gen.models",
     "GameSnapshot": "gamedb.models",
     "GameState": "gamedb.models",
@@ -80,6 +92,8 @@ _EXPORTS: dict[str, str] = {
     "League": "gamedb_gen.models",
     "Lineup": "gamedb_gen.models",
     "PdRosterLinkData": "gamedb.models",
+    "PersisterClosed": "gamedb.persister",
+    "PersisterMetrics": "gamedb.persister",
     "PitcherLine": "gamedb.models",
     "Play": "gamedb_gen.models",
     "PlayData": "gamedb.models",
@@ -94,8 +108,12 @@ _EXPORTS: dict[str, str] = {
     "Settings": "gamedb.settings",
     "StaleState": "gamedb.errors",
     "StateUpdate": "gamedb.models",
+    "StreamStopped": "gamedb.persister",
     "Transaction": "gamedb.database",
     "TransientError": "gamedb.errors",
+    "UnwrittenWrite": "gamedb.persister",
+    "WriteHandle": "gamedb.persister",
+    "WriteKind": "gamedb.persister",
     "WrongLeague": "gamedb.errors",
 }
 
@@ -112,6 +130,7 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "BatterLine",
     "BoxScore",
+    "CloseReport",
     "ConfigurationError",
     "ConnectionFailed",
     "ConstraintViolation",
@@ -121,6 +140,7 @@ __all__ = [
     "GameDBError",
     "GameMode",
     "GameNotFound",
+    "GamePersister",
     "GameSession",
     "GameSnapshot",
     "GameState",
@@ -132,6 +152,8 @@ __all__ = [
     "League",
     "Lineup",
     "PdRosterLinkData",
+    "PersisterClosed",
+    "PersisterMetrics",
     "PitcherLine",
     "Play",
     "PlayData",
@@ -146,7 +168,11 @@ __all__ = [
     "Settings",
     "StaleState",
     "StateUpdate",
+    "StreamStopped",
     "Transaction",
     "TransientError",
+    "UnwrittenWrite",
+    "WriteHandle",
+    "WriteKind",
     "WrongLeague",
 ]

@@ -27,7 +27,14 @@ from typing import Any, Literal, Self, TypeVar
 
 import asyncpg
 
-from gamedb.errors import ConfigurationError, GameDBError, is_transient, translate
+from gamedb.errors import (
+    DRIVER_ERRORS,
+    ConfigurationError,
+    GameDBError,
+    TransientError,
+    is_transient,
+    translate,
+)
 from gamedb.operations import Operations
 from gamedb.retry import RetryPolicy
 from gamedb.settings import Settings, redact_url, with_database
@@ -45,10 +52,15 @@ _EMBEDDED_DATABASE = "gamedb"
 class Transaction(Operations):
     """Operations sharing one connection and one transaction; made by ``db.transaction()``."""
 
-    __slots__ = ("_conn",)
+    __slots__ = ("_conn", "_rerun")
 
-    def __init__(self, conn: Executor) -> None:
+    def __init__(self, conn: Executor, *, rerun: bool = False) -> None:
         self._conn = conn
+        self._rerun = rerun
+
+    @property
+    def _is_rerun(self) -> bool:
+        return self._rerun
 
     @property
     def connection(self) -> Executor:
@@ -67,7 +79,7 @@ class Transaction(Operations):
             result = await operation(self._conn)
         except GameDBError:
             raise
-        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as exc:
+        except DRIVER_ERRORS as exc:
             error = translate(exc, game_id=game_id)
             log.error("gamedb operation failed in transaction (game %s): %s", game_id, error)
             raise error from exc
@@ -146,7 +158,7 @@ class Database(Operations):
                     ),
                 },
             )
-        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as exc:
+        except DRIVER_ERRORS as exc:
             raise translate(exc) from None
         except ValueError as exc:  # asyncpg's own DSN parsing
             raise ConfigurationError(
@@ -200,13 +212,13 @@ class Database(Operations):
         normally, rolls back when it raises."""
         try:
             conn = await self._pool.acquire()
-        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as exc:
+        except DRIVER_ERRORS as exc:
             raise translate(exc) from exc
         try:
             tx = conn.transaction(isolation=isolation, readonly=readonly)
             try:
                 await tx.start()
-            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as exc:
+            except DRIVER_ERRORS as exc:
                 raise translate(exc) from exc
             try:
                 yield Transaction(conn)
@@ -216,7 +228,7 @@ class Database(Operations):
                 raise
             try:
                 await tx.commit()
-            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as exc:
+            except DRIVER_ERRORS as exc:
                 raise translate(exc) from exc
         finally:
             await self._pool.release(conn)
@@ -230,8 +242,12 @@ class Database(Operations):
     ) -> T:
         """Run ``work`` in one transaction, re-running all of it on transient failures."""
 
+        runs = 0
+
         async def attempt(conn: Executor) -> T:
-            return await work(Transaction(conn))
+            nonlocal runs
+            runs += 1
+            return await work(Transaction(conn, rerun=runs > 1))
 
         return await self._run(game_id, attempt, atomic=True, isolation=isolation)
 
@@ -253,30 +269,36 @@ class Database(Operations):
                 else:
                     result = await operation(self._pool)
                 break
-            except GameDBError:
-                raise
-            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as exc:
-                elapsed = time.perf_counter() - started
-                if (
-                    is_transient(exc)
-                    and attempt + 1 < self._retry.max_attempts
-                    and elapsed < self._retry.deadline
-                ):
-                    delay = self._retry.delay(attempt)
-                    attempt += 1
-                    log.debug(
-                        "retrying %s (game %s, attempt %d) after %s: %s",
-                        operation.__qualname__,
-                        game_id,
-                        attempt,
-                        type(exc).__name__,
-                        exc,
-                    )
-                    await asyncio.sleep(delay)
-                    continue
-                error = translate(exc, game_id=game_id)
-                log.error("gamedb operation failed (game %s): %s", game_id, error)
-                raise error from exc
+            except GameDBError as exc:
+                # An operation inside run_in_transaction's work translated the failure
+                # already; a transient one still means re-running the whole transaction.
+                cause = exc.__cause__
+                if not (isinstance(exc, TransientError) and cause and is_transient(cause)):
+                    raise
+                failure: BaseException = cause
+            except DRIVER_ERRORS as exc:
+                failure = exc
+            elapsed = time.perf_counter() - started
+            if (
+                is_transient(failure)
+                and attempt + 1 < self._retry.max_attempts
+                and elapsed < self._retry.deadline
+            ):
+                delay = self._retry.delay(attempt)
+                attempt += 1
+                log.debug(
+                    "retrying %s (game %s, attempt %d) after %s: %s",
+                    operation.__qualname__,
+                    game_id,
+                    attempt,
+                    type(failure).__name__,
+                    failure,
+                )
+                await asyncio.sleep(delay)
+                continue
+            error = translate(failure, game_id=game_id)
+            log.error("gamedb operation failed (game %s): %s", game_id, error)
+            raise error from failure
         if log.isEnabledFor(logging.DEBUG):
             log.debug(
                 "%s game=%s %.3f ms attempts=%d",

@@ -16,6 +16,7 @@ import uuid
 import asyncpg
 
 __all__ = [
+    "DRIVER_ERRORS",
     "ConfigurationError",
     "ConnectionFailed",
     "ConstraintViolation",
@@ -116,6 +117,16 @@ class ConnectionFailed(TransientError):
 _TRANSIENT_SQLSTATES = frozenset({"40001", "40P01", "57P01", "57P02", "57P03", "53300", "55P03"})
 
 
+DRIVER_ERRORS: tuple[type[BaseException], ...] = (
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+    OSError,
+    TimeoutError,
+)
+"""What asyncpg and the network raise: every one of them goes through :func:`translate`."""
+
+
 def is_transient(exc: BaseException) -> bool:
     """Whether retrying the whole transaction may succeed (see the reliability notes)."""
     if isinstance(exc, asyncpg.PostgresError):
@@ -127,6 +138,9 @@ def is_transient(exc: BaseException) -> bool:
         )
     if isinstance(exc, asyncpg.InterfaceError):
         return "another operation is in progress" not in str(exc)
+    if isinstance(exc, asyncpg.InternalClientError):
+        # A pooled connection the server terminated while idle fails this way on next use.
+        return "cannot switch to state" in str(exc)
     return isinstance(
         exc, (OSError, ConnectionError, TimeoutError, asyncpg.ConnectionDoesNotExistError)
     )
@@ -151,6 +165,8 @@ def translate(exc: BaseException, *, game_id: uuid.UUID | None = None) -> GameDB
         )
     if isinstance(exc, asyncpg.DataError):
         return InvalidInput(f"invalid value: {exc}", game_id=game_id)
+    if isinstance(exc, asyncpg.InternalClientError) and not is_transient(exc):
+        return GameDBError(f"database driver error: {exc}", game_id=game_id)
     if isinstance(exc, asyncpg.PostgresError) and not is_transient(exc):
         return GameDBError(f"database error {exc.sqlstate}: {exc}", game_id=game_id)
     if isinstance(exc, (OSError, ConnectionError)) and not isinstance(exc, TimeoutError):
