@@ -11,6 +11,7 @@ Every error gamedb raises is a :class:`GameDBError`; each carries the game it co
 
 from __future__ import annotations
 
+import ssl
 import uuid
 
 import asyncpg
@@ -129,6 +130,8 @@ DRIVER_ERRORS: tuple[type[BaseException], ...] = (
 
 def is_transient(exc: BaseException) -> bool:
     """Whether retrying the whole transaction may succeed (see the reliability notes)."""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return False
     if isinstance(exc, asyncpg.PostgresError):
         state = getattr(exc, "sqlstate", None) or ""
         return (
@@ -165,6 +168,10 @@ def translate(exc: BaseException, *, game_id: uuid.UUID | None = None) -> GameDB
         )
     if isinstance(exc, asyncpg.DataError):
         return InvalidInput(f"invalid value: {exc}", game_id=game_id)
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return ConfigurationError(
+            f"the server's TLS certificate was refused: {exc}", game_id=game_id
+        )
     if isinstance(exc, asyncpg.InternalClientError) and not is_transient(exc):
         return GameDBError(f"database driver error: {exc}", game_id=game_id)
     if isinstance(exc, asyncpg.PostgresError) and not is_transient(exc):
