@@ -11,15 +11,24 @@ counting stats following. Everything is deterministic for a given seed::
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime
 import random
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
-from gamedb import Database, Half, Lineup, PlayData, RollData, RollRecord
+from gamedb import Database, Half, PlayData, RollData, RollRecord, Transaction
 
-__all__ = ["PlayScript", "PreparedGame", "prepare_game", "roll_batch"]
+__all__ = [
+    "PlayScript",
+    "PreparedGame",
+    "TeamLineup",
+    "prepare_game",
+    "prepare_games",
+    "roll_batch",
+]
 
 ROSTER_SIZE = 26
 FIELDERS = ("C", "1B", "2B", "3B", "SS", "LF", "CF", "RF", "DH")
@@ -54,22 +63,43 @@ _DESCRIPTIONS = {
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class TeamLineup:
+    """The lineup ids of one team's starters: batters in batting order, pitcher, catcher."""
+
+    team_id: int
+    batters: tuple[int, ...]
+    pitcher: int
+    catcher: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class PreparedGame:
-    """A game stored by :func:`prepare_game`: its id, teams and starting lineups."""
+    """A game stored by :func:`prepare_game`: its id and both starting lineups."""
 
     game_id: uuid.UUID
-    home_team_id: int
-    away_team_id: int
-    home_lineup: tuple[Lineup, ...]
-    away_lineup: tuple[Lineup, ...]
+    home: TeamLineup
+    away: TeamLineup
 
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "game_id": str(self.game_id),
+            "home": dataclasses.asdict(self.home),
+            "away": dataclasses.asdict(self.away),
+        }
 
-def _batters(lineup: tuple[Lineup, ...]) -> list[Lineup]:
-    return sorted((e for e in lineup if e.batting_order is not None), key=lambda e: e.id)
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> PreparedGame:
+        def team(raw: dict[str, Any]) -> TeamLineup:
+            return TeamLineup(
+                team_id=raw["team_id"],
+                batters=tuple(raw["batters"]),
+                pitcher=raw["pitcher"],
+                catcher=raw["catcher"],
+            )
 
-
-def _position(lineup: tuple[Lineup, ...], position: str) -> Lineup:
-    return next(entry for entry in lineup if entry.position == position)
+        return cls(
+            game_id=uuid.UUID(data["game_id"]), home=team(data["home"]), away=team(data["away"])
+        )
 
 
 class PlayScript:
@@ -86,18 +116,14 @@ class PlayScript:
         outcomes = [o[0] for o in _OUTCOMES]
         weights = [o[1] for o in _OUTCOMES]
         effects = {o[0]: (o[2], o[3]) for o in _OUTCOMES}
-        lineups = {Half.TOP: game.away_lineup, Half.BOTTOM: game.home_lineup}
+        lineups = {Half.TOP: game.away, Half.BOTTOM: game.home}
         next_batter = {Half.TOP: 0, Half.BOTTOM: 0}
         score = {Half.TOP: 0, Half.BOTTOM: 0}
         inning, half, number = 1, Half.TOP, 0
         while True:
-            batting, fielding = (
-                lineups[half],
-                lineups[Half.BOTTOM if half is Half.TOP else Half.TOP],
-            )
-            order = _batters(batting)
-            pitcher, catcher = _position(fielding, "P"), _position(fielding, "C")
-            bases: list[Lineup | None] = [None, None, None]
+            order = lineups[half].batters
+            fielding = lineups[Half.BOTTOM if half is Half.TOP else Half.TOP]
+            bases: list[int | None] = [None, None, None]
             outs = 0
             while outs < 3:
                 number += 1
@@ -123,7 +149,7 @@ class PlayScript:
                         bases[1] = bases[0]
                     bases[0] = batter
                 elif reached:
-                    advanced: list[Lineup | None] = [None, None, None]
+                    advanced: list[int | None] = [None, None, None]
                     for base, runner in enumerate(bases):
                         if runner is None:
                             continue
@@ -144,12 +170,12 @@ class PlayScript:
                     half=half,
                     outs_before=outs,
                     outs_recorded=outs_made,
-                    batter_id=batter.id,
-                    pitcher_id=pitcher.id,
-                    catcher_id=catcher.id,
-                    on_first_id=None if runners[0] is None else runners[0].id,
-                    on_second_id=None if runners[1] is None else runners[1].id,
-                    on_third_id=None if runners[2] is None else runners[2].id,
+                    batter_id=batter,
+                    pitcher_id=fielding.pitcher,
+                    catcher_id=fielding.catcher,
+                    on_first_id=runners[0],
+                    on_second_id=runners[1],
+                    on_third_id=runners[2],
                     dice_roll=f"d6 {dice[0]} | 2d6 {dice[1]}+{dice[2]} | d20 {dice[3]}",
                     result_description=_DESCRIPTIONS[outcome],
                     outcome=outcome,
@@ -173,15 +199,17 @@ class PlayScript:
             else:
                 half, inning = Half.TOP, inning + 1
 
-    def plays(self, first: int, last: int) -> list[PlayData]:
-        """Plays numbered ``first`` to ``last`` inclusive."""
-        taken: list[PlayData] = []
+    def between(self, first: int, last: int) -> Iterator[PlayData]:
+        """Plays numbered ``first`` to ``last`` inclusive, made as they are taken."""
         for play in self:
             if play.play_number > last:
-                break
+                return
             if play.play_number >= first:
-                taken.append(play)
-        return taken
+                yield play
+
+    def plays(self, first: int, last: int) -> list[PlayData]:
+        """Plays numbered ``first`` to ``last`` inclusive."""
+        return list(self.between(first, last))
 
 
 def roll_batch(
@@ -214,44 +242,46 @@ def roll_batch(
     ]
 
 
-async def prepare_game(db: Database, *, plays: int, seed: int = 0) -> PreparedGame:
-    """Store an SBA game with both rosters, both lineups, a session and ``plays`` plays
-    (the game's state follows the last play)."""
+async def _seat_team(tx: Transaction, game_id: uuid.UUID, team_id: int, roster: bool) -> TeamLineup:
+    players = [team_id * 1000 + i for i in range(1, ROSTER_SIZE + 1)]
+    if roster:
+        for player_id in players:
+            await tx.add_sba_roster_player(game_id=game_id, player_id=player_id, team_id=team_id)
+    ids: dict[str, int] = {}
+    for order, (player_id, position) in enumerate(zip(players, FIELDERS, strict=False), 1):
+        entry = await tx.add_sba_lineup_player(
+            game_id=game_id,
+            team_id=team_id,
+            player_id=player_id,
+            position=position,
+            batting_order=order,
+        )
+        ids[position] = entry.id
+    pitcher = await tx.add_sba_lineup_player(
+        game_id=game_id, team_id=team_id, player_id=players[len(FIELDERS)], position="P"
+    )
+    return TeamLineup(
+        team_id=team_id,
+        batters=tuple(ids[position] for position in FIELDERS),
+        pitcher=pitcher.id,
+        catcher=ids["C"],
+    )
+
+
+async def prepare_game(
+    db: Database, *, plays: int = 0, seed: int = 0, roster: bool = True
+) -> PreparedGame:
+    """Store an SBA game with both lineups, an open session, both rosters (unless
+    ``roster=False``) and ``plays`` plays; the game's state follows its last play. The set-up
+    is one transaction, the plays are saved one by one as the engine does."""
     rng = random.Random(seed)
     game_id = uuid.UUID(int=rng.getrandbits(128), version=4)
-    home_team_id, away_team_id = 1, 2
-    await db.create_game(
-        game_id=game_id, league_id="sba", home_team_id=home_team_id, away_team_id=away_team_id
-    )
-    lineups: dict[int, tuple[Lineup, ...]] = {}
-    for team_id in (home_team_id, away_team_id):
-        players = [team_id * 1000 + i for i in range(1, ROSTER_SIZE + 1)]
-        for player_id in players:
-            await db.add_sba_roster_player(game_id=game_id, player_id=player_id, team_id=team_id)
-        entries = [
-            await db.add_sba_lineup_player(
-                game_id=game_id,
-                team_id=team_id,
-                player_id=player_id,
-                position=position,
-                batting_order=order,
-            )
-            for order, (player_id, position) in enumerate(zip(players, FIELDERS, strict=False), 1)
-        ]
-        entries.append(
-            await db.add_sba_lineup_player(
-                game_id=game_id, team_id=team_id, player_id=players[len(FIELDERS)], position="P"
-            )
-        )
-        lineups[team_id] = tuple(entries)
-    await db.create_game_session(game_id, {"home": "manager-1", "away": "manager-2"})
-    game = PreparedGame(
-        game_id=game_id,
-        home_team_id=home_team_id,
-        away_team_id=away_team_id,
-        home_lineup=lineups[home_team_id],
-        away_lineup=lineups[away_team_id],
-    )
+    async with db.transaction() as tx:
+        await tx.create_game(game_id=game_id, league_id="sba", home_team_id=1, away_team_id=2)
+        home = await _seat_team(tx, game_id, 1, roster)
+        away = await _seat_team(tx, game_id, 2, roster)
+        await tx.create_game_session(game_id, {"home": "manager-1", "away": "manager-2"})
+    game = PreparedGame(game_id=game_id, home=home, away=away)
     last: PlayData | None = None
     for play in PlayScript(game, seed=seed).plays(1, plays):
         await db.save_play(play)
@@ -265,6 +295,20 @@ async def prepare_game(db: Database, *, plays: int, seed: int = 0) -> PreparedGa
             away_score=last.away_score,
         )
         await db.update_session_snapshot(
-            game_id, {"play_number": last.play_number, "inning": last.inning, "bases": [None] * 3}
+            game_id, {"play_number": last.play_number, "inning": last.inning, "outs": 0}
         )
     return game
+
+
+async def prepare_games(
+    db: Database, count: int, *, seed: int, concurrency: int = 8
+) -> list[PreparedGame]:
+    """``count`` games with lineups and no plays (seeds ``seed``, ``seed + 1``, …), set up
+    ``concurrency`` at a time."""
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(index: int) -> PreparedGame:
+        async with gate:
+            return await prepare_game(db, seed=seed + index, roster=False)
+
+    return list(await asyncio.gather(*(one(i) for i in range(count))))

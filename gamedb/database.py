@@ -150,6 +150,7 @@ class Database(Operations):
                 command_timeout=settings.db_command_timeout,
                 timeout=settings.db_connect_timeout,
                 init=register_codecs,
+                reset=_release_as_is,
                 server_settings={
                     "application_name": "gamedb",
                     "statement_timeout": str(int(settings.db_statement_timeout * 1000)),
@@ -308,6 +309,14 @@ class Database(Operations):
                 attempt + 1,
             )
         return result
+
+
+async def _release_as_is(conn: asyncpg.Connection) -> None:
+    """Hand a connection back to the pool without asyncpg's reset query
+    (``pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL``), which costs a round
+    trip on every release. gamedb leaves no session state on pooled connections to reset: its
+    settings go in at connect, it takes only transaction-scoped locks, and it never LISTENs
+    or keeps cursors; asyncpg still rolls back a transaction left open before calling this."""
 
 
 DatabaseOperations = Database
