@@ -29,16 +29,15 @@ from gamedb import migrate as migrations
 from gamedb import render
 from gamedb.database import Database
 from gamedb.demo import HALF_INNINGS, run_demo
-from gamedb.embedded import data_dir, start_embedded_server
+from gamedb.embedded import EMBEDDED_DATABASE, data_dir, embedded_database_url
 from gamedb.errors import ConnectionFailed, GameDBError, GameNotFound, PlayNotFound
 from gamedb.models import GameSnapshot
-from gamedb.settings import Settings, redact_url, with_database
+from gamedb.settings import Settings, redact_url
 
 __all__ = ["cli", "main"]
 
 T = TypeVar("T")
 
-_EMBEDDED_DATABASE = "gamedb"  # the database Database.connect uses on the embedded server
 _DEFAULT_GAMES = 20
 _DEFAULT_SEED = 7
 
@@ -75,8 +74,8 @@ def _target(settings: Settings) -> tuple[str, str]:
     if settings.database_url is not None:
         url = settings.database_url.get_secret_value()
         return url, redact_url(url)
-    url = with_database(start_embedded_server(), _EMBEDDED_DATABASE)
-    return url, f"the embedded server's {_EMBEDDED_DATABASE!r} database (data in {data_dir()})"
+    url = embedded_database_url()
+    return url, f"the embedded server's {EMBEDDED_DATABASE!r} database (data in {data_dir()})"
 
 
 async def _reach(settings: Settings, *, must_exist: bool) -> tuple[str, str]:

@@ -37,7 +37,7 @@ from gamedb.errors import (
 )
 from gamedb.operations import Operations
 from gamedb.retry import RetryPolicy
-from gamedb.settings import Settings, redact_url, with_database
+from gamedb.settings import Settings, redact_url
 from gamedb_gen import Executor, register_codecs
 
 __all__ = ["Database", "DatabaseOperations", "Isolation", "Transaction"]
@@ -45,8 +45,6 @@ __all__ = ["Database", "DatabaseOperations", "Isolation", "Transaction"]
 T = TypeVar("T")
 Isolation = Literal["read_committed", "repeatable_read", "serializable"]
 log = logging.getLogger("gamedb")
-
-_EMBEDDED_DATABASE = "gamedb"
 
 
 class Transaction(Operations):
@@ -134,9 +132,9 @@ class Database(Operations):
             dsn = settings.database_url.get_secret_value()
             should_migrate = bool(migrate)
         else:
-            from gamedb.embedded import start_embedded_server
+            from gamedb.embedded import embedded_database_url
 
-            dsn = with_database(start_embedded_server(), _EMBEDDED_DATABASE)
+            dsn = embedded_database_url()
             should_migrate = migrate is None or migrate
         if should_migrate:
             from gamedb.migrate import migrate as run_migrations

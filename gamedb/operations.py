@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from pydantic import JsonValue, TypeAdapter
+from pydantic import JsonValue, TypeAdapter, ValidationError
 
 from gamedb import replay
 from gamedb.errors import (
@@ -43,6 +43,7 @@ from gamedb.models import (
     TeamLine,
     validate_input,
 )
+from gamedb.payloads import StoredJson
 from gamedb_gen import Executor, games, lineups, plays, rolls, rosters, sessions, stats
 from gamedb_gen.models import (
     Game,
@@ -62,6 +63,7 @@ __all__ = ["Operations"]
 
 T = TypeVar("T")
 _rolls_json = TypeAdapter(list[RollRecord])
+_stored_json: TypeAdapter[JsonValue] = TypeAdapter(StoredJson)
 
 
 def _enum(kind: type[T], value: object, field: str, game_id: uuid.UUID | None = None) -> T:
@@ -70,7 +72,7 @@ def _enum(kind: type[T], value: object, field: str, game_id: uuid.UUID | None = 
     except ValueError:
         allowed = ", ".join(str(member) for member in kind)  # type: ignore[attr-defined]
         raise InvalidInput(
-            f"{field} must be one of {allowed}, got {value!r}", game_id=game_id
+            f"{field} must be one of {allowed}, got {_shown(value)}", game_id=game_id
         ) from None
 
 
@@ -78,17 +80,56 @@ def _game_id(value: object) -> uuid.UUID:
     if isinstance(value, uuid.UUID):
         return value
     try:
-        return uuid.UUID(str(value))
+        if not isinstance(value, str):
+            raise ValueError
+        return uuid.UUID(value)
     except ValueError:
-        raise InvalidInput(f"game_id must be a UUID, got {value!r}") from None
+        raise InvalidInput(f"game_id must be a UUID, got {_shown(value)}") from None
 
 
-def _int32(value: int, field: str, game_id: uuid.UUID, *, minimum: int = -(2**31)) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value < 2**31:
+def _int32(value: object, field: str, game_id: uuid.UUID, *, minimum: int = -(2**31)) -> int:
+    return _integer(value, field, game_id, minimum=minimum, limit=2**31)
+
+
+def _int64(value: object, field: str, game_id: uuid.UUID, *, minimum: int = -(2**63)) -> int:
+    return _integer(value, field, game_id, minimum=minimum, limit=2**63)
+
+
+def _integer(value: object, field: str, game_id: uuid.UUID, *, minimum: int, limit: int) -> int:
+    # asyncpg would send int(3.7) as 3 and True as 1: a wrong row rather than an error.
+    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value < limit:
         raise InvalidInput(
-            f"{field} must be an integer >= {minimum}, got {value!r}", game_id=game_id
+            f"{field} must be an integer from {minimum} to {limit - 1}, got {_shown(value)}",
+            game_id=game_id,
         )
     return value
+
+
+def _typed(value: object, kind: type[T], field: str, game_id: uuid.UUID) -> T:
+    # asyncpg refuses these too, but its message repr()s the value: for an integer too long
+    # to print that raises ValueError instead.
+    if not isinstance(value, kind):
+        raise InvalidInput(
+            f"{field} must be a {kind.__name__}, got {type(value).__name__}", game_id=game_id
+        )
+    return value
+
+
+def _shown(value: object) -> str:
+    """``repr(value)`` cut short for an error message (and one that cannot fail)."""
+    try:
+        text = repr(value)
+    except ValueError:  # an integer beyond sys.get_int_max_str_digits()
+        return f"an {type(value).__name__} too long to print"
+    return text if len(text) <= 60 else f"{text[:57]}..."
+
+
+def _json(value: JsonValue, field: str, game_id: uuid.UUID) -> JsonValue:
+    try:
+        return _stored_json.validate_python(value)
+    except ValidationError as exc:
+        problem = exc.errors(include_url=False)[0]["msg"]
+        raise InvalidInput(f"{field} is not storable JSON: {problem}", game_id=game_id) from None
 
 
 class Operations:
@@ -104,6 +145,12 @@ class Operations:
         atomic: bool = False,
     ) -> T:
         raise NotImplementedError
+
+    @property
+    def _is_rerun(self) -> bool:
+        """Whether this call re-runs a transaction whose first run may have committed (its
+        COMMIT's reply was lost), so finding its own write applied means "already applied"."""
+        return False
 
     # ---- games ---------------------------------------------------------------------------
 
@@ -176,6 +223,8 @@ class Operations:
         (``changed=False``); a write bumps ``state_version``. With ``expected_version``,
         raises :class:`StaleState` rather than overwrite a newer state."""
         gid = _game_id(game_id)
+        if expected_version is not None:
+            _int64(expected_version, "expected_version", gid, minimum=0)
         state = validate_input(
             GameState,
             {
@@ -210,7 +259,11 @@ class Operations:
                 return StateUpdate(state_version=row.new_version, changed=True)
             if expected_version is None or row.previous_version == expected_version:
                 return StateUpdate(state_version=row.previous_version, changed=False)
-            if row.matches and attempts > 1 and row.previous_version == expected_version + 1:
+            if (
+                row.matches
+                and (attempts > 1 or self._is_rerun)
+                and row.previous_version == expected_version + 1
+            ):
                 # The first attempt committed but its reply was lost: already applied.
                 return StateUpdate(state_version=row.previous_version, changed=True)
             raise StaleState(gid, expected_version=expected_version)
@@ -242,8 +295,10 @@ class Operations:
             _int32(card_id, "card_id", gid, minimum=1)
         if player_id is not None:
             _int32(player_id, "player_id", gid, minimum=1)
-        if batting_order is not None and not 1 <= batting_order <= 9:
+        if batting_order is not None and not 1 <= _int32(batting_order, "batting_order", gid) <= 9:
             raise InvalidInput(f"batting_order must be 1-9, got {batting_order}", game_id=gid)
+        _typed(position, str, "position", gid)
+        _typed(is_starter, bool, "is_starter", gid)
 
         async def work(conn: Executor) -> Lineup:
             added = await lineups.add_lineup_entry(
@@ -340,8 +395,12 @@ class Operations:
         gid = _game_id(game_id)
         if (card_id is None) == (player_id is None):
             raise InvalidInput("give exactly one of card_id (PD) or player_id (SBA)", game_id=gid)
-        if after_play < 0:
-            raise InvalidInput(f"after_play must be >= 0, got {after_play}", game_id=gid)
+        _int64(replacing_id, "replacing_id", gid, minimum=1)
+        _int32(after_play, "after_play", gid, minimum=0)
+        _int32(card_id if card_id is not None else player_id, "card_id/player_id", gid, minimum=1)
+        if batting_order is not None and not 1 <= _int32(batting_order, "batting_order", gid) <= 9:
+            raise InvalidInput(f"batting_order must be 1-9, got {batting_order}", game_id=gid)
+        _typed(position, str, "position", gid)
 
         async def work(conn: Executor) -> Lineup:
             added = await lineups.substitute_player(
@@ -381,6 +440,7 @@ class Operations:
     async def get_active_lineup(self, game_id: uuid.UUID, team_id: int) -> list[Lineup]:
         """A team's active lineup in batting order."""
         gid = _game_id(game_id)
+        _int32(team_id, "team_id", gid)
         return await self._run(
             gid, lambda conn: lineups.get_active_lineup(conn, game_id=gid, team_id=team_id)
         )
@@ -390,7 +450,9 @@ class Operations:
     async def save_play(self, play: PlayData | Mapping[str, Any]) -> int:
         """Store a play; returns its id. Re-sending the same play returns the same id and
         writes nothing; another play under a taken number raises
-        :class:`ConstraintViolation`."""
+        :class:`ConstraintViolation`. Plays are numbered 1, 2, 3, … without gaps: a play
+        whose predecessor is not stored (never written, or rolled back) raises
+        :class:`PlayNotFound` and nothing is written."""
         data = validate_input(PlayData, play)
         gid = data.game_id
 
@@ -411,10 +473,14 @@ class Operations:
     ) -> RecordedPlay:
         """Store a play and the game state after it in one statement (one round trip, one
         transaction). Re-sending it returns what was stored; with ``expected_version`` a
-        newer state raises :class:`StaleState` and nothing is written."""
+        newer state raises :class:`StaleState` and nothing is written; like
+        :meth:`save_play`, a play whose predecessor is not stored raises
+        :class:`PlayNotFound`."""
         data = validate_input(PlayData, play)
         after = validate_input(GameState, state, game_id=data.game_id)
         gid = data.game_id
+        if expected_version is not None:
+            _int64(expected_version, "expected_version", gid, minimum=0)
 
         async def work(conn: Executor) -> RecordedPlay:
             row = await plays.record_play(
@@ -438,6 +504,8 @@ class Operations:
                     play_id=await _existing_play_id(conn, data, stored),
                     state_version=game.state_version,
                 )
+            if row is not None and row.game_matched:
+                raise await _missing_previous_play(conn, data)
             raise StaleState(gid, expected_version=expected_version or 0)
 
         return await self._run(gid, work)
@@ -510,6 +578,8 @@ class Operations:
     ) -> list[PdRosterLinkData]:
         """The game's PD cards, of one team when ``team_id`` is given."""
         gid = _game_id(game_id)
+        if team_id is not None:
+            _int32(team_id, "team_id", gid)
         links = await self._run(
             gid, lambda conn: rosters.get_roster(conn, game_id=gid, team_id=team_id)
         )
@@ -520,6 +590,8 @@ class Operations:
     ) -> list[SbaRosterLinkData]:
         """The game's SBA players, of one team when ``team_id`` is given."""
         gid = _game_id(game_id)
+        if team_id is not None:
+            _int32(team_id, "team_id", gid)
         links = await self._run(
             gid, lambda conn: rosters.get_roster(conn, game_id=gid, team_id=team_id)
         )
@@ -528,6 +600,7 @@ class Operations:
     async def remove_roster_entry(self, game_id: uuid.UUID, roster_id: int) -> bool:
         """Remove one roster link; ``False`` when it was not there."""
         gid = _game_id(game_id)
+        _int64(roster_id, "roster_id", gid)
         removed = await self._run(
             gid, lambda conn: rosters.remove_roster_link(conn, game_id=gid, id=roster_id)
         )
@@ -540,7 +613,7 @@ class Operations:
     ) -> GameSession:
         """Open the game's session (returns the existing one when already open)."""
         gid = _game_id(game_id)
-        users: JsonValue = {} if connected_users is None else connected_users
+        users = _json({} if connected_users is None else connected_users, "connected_users", gid)
         return await self._run(
             gid,
             lambda conn: _required(
@@ -553,10 +626,11 @@ class Operations:
     ) -> GameSession:
         """Store the engine's latest state snapshot for the game."""
         gid = _game_id(game_id)
+        snapshot = _json(state_snapshot, "state_snapshot", gid)
         return await self._run(
             gid,
             lambda conn: _required(
-                sessions.update_session_snapshot(conn, game_id=gid, state_snapshot=state_snapshot),
+                sessions.update_session_snapshot(conn, game_id=gid, state_snapshot=snapshot),
                 gid,
             ),
         )
@@ -571,6 +645,8 @@ class Operations:
     async def save_rolls_batch(self, rolls_: Sequence[RollRecord | Mapping[str, Any]]) -> int:
         """Store a batch of rolls in one statement; returns how many were new. Rolls already
         stored (same game and ``roll_id``) are skipped, so a re-sent batch never duplicates."""
+        if isinstance(rolls_, (str, bytes)) or not isinstance(rolls_, Sequence):
+            raise InvalidInput(f"rolls must be a list of RollRecord, got {type(rolls_).__name__}")
         batch = [validate_input(RollRecord, roll) for roll in rolls_]
         if not batch:
             return 0
@@ -591,6 +667,7 @@ class Operations:
         """The whole game (game, active lineups, plays, roster, session, and rolls when asked)
         read by one statement, so from one consistent snapshot; ``None`` for an unknown game."""
         gid = _game_id(game_id)
+        _typed(include_rolls, bool, "include_rolls", gid)
         document = await self._run(
             gid,
             lambda conn: games.load_game_snapshot(conn, game_id=gid, include_rolls=include_rolls),
@@ -602,6 +679,7 @@ class Operations:
     async def delete_plays_after(self, game_id: uuid.UUID, play_number: int) -> int:
         """Remove the plays numbered above ``play_number``; returns how many."""
         gid = _game_id(game_id)
+        _int32(play_number, "play_number", gid)
         removed = await self._run(
             gid, lambda conn: plays.delete_plays_after(conn, game_id=gid, play_number=play_number)
         )
@@ -611,6 +689,7 @@ class Operations:
         """Remove substitutions made after play ``play_number`` or later, reactivating the
         entries they replaced; returns how many were removed."""
         gid = _game_id(game_id)
+        _int32(play_number, "play_number", gid)
         return await self._run(
             gid,
             lambda conn: lineups.delete_substitutions_after(
@@ -621,6 +700,7 @@ class Operations:
     async def delete_rolls_after(self, game_id: uuid.UUID, play_number: int) -> int:
         """Remove the rolls of plays numbered above ``play_number``; returns how many."""
         gid = _game_id(game_id)
+        _int32(play_number, "play_number", gid)
         return await self._run(
             gid, lambda conn: rolls.delete_rolls_after(conn, game_id=gid, play_number=play_number)
         )
@@ -631,10 +711,7 @@ class Operations:
         replaced), rolls of later plays go, and the game's state is recomputed from the
         plays kept. Takes the game's row lock first, so no writer interleaves."""
         gid = _game_id(game_id)
-        if isinstance(play_number, bool) or not isinstance(play_number, int) or play_number < 0:
-            raise InvalidInput(
-                f"play_number must be an integer >= 0, got {play_number!r}", game_id=gid
-            )
+        _int32(play_number, "play_number", gid, minimum=0)
 
         async def work(conn: Executor) -> RollbackResult:
             if await games.get_game_for_update(conn, id=gid) is None:
@@ -684,6 +761,8 @@ class Operations:
     ) -> list[BatterLine]:
         """Batting line of each lineup entry (or of one)."""
         gid = _game_id(game_id)
+        if lineup_id is not None:
+            _int64(lineup_id, "lineup_id", gid)
         return await self._run(
             gid, lambda conn: stats.get_batter_stats(conn, game_id=gid, lineup_id=lineup_id)
         )
@@ -693,6 +772,8 @@ class Operations:
     ) -> list[PitcherLine]:
         """Pitching line of each lineup entry that pitched (or of one)."""
         gid = _game_id(game_id)
+        if lineup_id is not None:
+            _int64(lineup_id, "lineup_id", gid)
         return await self._run(
             gid, lambda conn: stats.get_pitcher_stats(conn, game_id=gid, lineup_id=lineup_id)
         )
@@ -756,9 +837,17 @@ async def _existing_play_id(conn: Executor, data: PlayData, stored: Play | None 
     if stored is not None and data.matches(stored):
         return stored.id
     if stored is None:
-        raise GameNotFound(data.game_id)
+        if await games.get_game(conn, id=data.game_id) is None:
+            raise GameNotFound(data.game_id)
+        raise await _missing_previous_play(conn, data)
     raise ConstraintViolation(
         f"game {data.game_id} already has a different play {data.play_number}",
         game_id=data.game_id,
         constraint="plays_play_number_key",
     )
+
+
+async def _missing_previous_play(conn: Executor, data: PlayData) -> PlayNotFound:
+    """Why a play was refused although its number is free: the one before it is missing."""
+    last = await plays.get_last_play_number(conn, game_id=data.game_id) or 0
+    return PlayNotFound(data.game_id, data.play_number - 1, last)

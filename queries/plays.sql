@@ -1,18 +1,32 @@
 -- name: InsertPlay :one
 -- Insert a play. No row when the game already has a play with this number (a retry, or a
--- conflict the caller tells apart by reading the stored play).
+-- conflict the caller tells apart by reading the stored play), or when the play before it
+-- is missing: plays are numbered without gaps, so a write racing rollback_to_play cannot
+-- leave a play after the rollback point. The game row is share-locked first, so the check
+-- waits for a rollback in progress; the previous play is then locked too, so one that
+-- rollback deleted meanwhile counts as missing (READ COMMITTED skips deleted rows it locks).
+WITH game AS (
+    SELECT g.id FROM games AS g WHERE g.id = @game_id FOR KEY SHARE
+), previous AS (
+    SELECT p.play_number FROM plays AS p
+    WHERE p.game_id = @game_id
+        AND p.play_number = sqlc.arg(play_number)::integer - 1
+        AND EXISTS (SELECT 1 FROM game)
+    FOR KEY SHARE
+)
 INSERT INTO plays (
     game_id, play_number, inning, half, outs_before, outs_recorded, batter_id, pitcher_id,
     catcher_id, on_first_id, on_second_id, on_third_id, dice_roll, result_description, outcome,
     pa, ab, hit, double, triple, homerun, bb, so, hbp, rbi, run, sb, cs, error, wild_pitch,
     passed_ball, away_score, home_score, complete
-) VALUES (
+)
+SELECT
     @game_id, @play_number, @inning, @half, @outs_before, @outs_recorded, @batter_id,
     @pitcher_id, sqlc.narg(catcher_id), sqlc.narg(on_first_id), sqlc.narg(on_second_id),
     sqlc.narg(on_third_id), sqlc.narg(dice_roll), sqlc.narg(result_description),
     sqlc.narg(outcome), @pa, @ab, @hit, @double, @triple, @homerun, @bb, @so, @hbp, @rbi, @run,
     @sb, @cs, @error, @wild_pitch, @passed_ball, @away_score, @home_score, @complete
-)
+WHERE @play_number = 1 OR EXISTS (SELECT 1 FROM previous)
 ON CONFLICT (game_id, play_number) DO NOTHING
 RETURNING id;
 
@@ -20,12 +34,20 @@ RETURNING id;
 -- Insert a play and write the game state after it, in one statement and one transaction.
 -- Nothing is written unless the game exists (and is at expected_version, when given) and the
 -- play number is free: play_id is then NULL, and game_matched tells the two cases apart.
+-- Nor is anything written when the play before it is missing (plays are numbered without
+-- gaps; see InsertPlay for why the previous play is locked after the game row).
 WITH game AS (
     SELECT g.id FROM games AS g
     WHERE g.id = @game_id
         AND (sqlc.narg(expected_version)::bigint IS NULL
              OR g.state_version = sqlc.narg(expected_version)::bigint)
     FOR UPDATE
+), previous AS (
+    SELECT p.play_number FROM plays AS p
+    WHERE p.game_id = @game_id
+        AND p.play_number = sqlc.arg(play_number)::integer - 1
+        AND EXISTS (SELECT 1 FROM game)
+    FOR KEY SHARE
 ), inserted AS (
     INSERT INTO plays (
         game_id, play_number, inning, half, outs_before, outs_recorded, batter_id, pitcher_id,
@@ -40,6 +62,7 @@ WITH game AS (
         sqlc.narg(outcome), @pa, @ab, @hit, @double, @triple, @homerun, @bb, @so, @hbp, @rbi,
         @run, @sb, @cs, @error, @wild_pitch, @passed_ball, @away_score, @home_score, @complete
     FROM game
+    WHERE @play_number = 1 OR EXISTS (SELECT 1 FROM previous)
     ON CONFLICT (game_id, play_number) DO NOTHING
     RETURNING plays.id
 ), updated AS (

@@ -13,18 +13,28 @@ from ._executor import Executor
 from .models import Half, Play
 
 INSERT_PLAY: Final = """
+WITH game AS (
+    SELECT g.id FROM games AS g WHERE g.id = $1 FOR KEY SHARE
+), previous AS (
+    SELECT p.play_number FROM plays AS p
+    WHERE p.game_id = $1
+        AND p.play_number = $2::integer - 1
+        AND EXISTS (SELECT 1 FROM game)
+    FOR KEY SHARE
+)
 INSERT INTO plays (
     game_id, play_number, inning, half, outs_before, outs_recorded, batter_id, pitcher_id,
     catcher_id, on_first_id, on_second_id, on_third_id, dice_roll, result_description, outcome,
     pa, ab, hit, double, triple, homerun, bb, so, hbp, rbi, run, sb, cs, error, wild_pitch,
     passed_ball, away_score, home_score, complete
-) VALUES (
+)
+SELECT
     $1, $2, $3, $4, $5, $6, $7,
     $8, $9, $10, $11,
     $12, $13, $14,
     $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26,
     $27, $28, $29, $30, $31, $32, $33, $34
-)
+WHERE $2 = 1 OR EXISTS (SELECT 1 FROM previous)
 ON CONFLICT (game_id, play_number) DO NOTHING
 RETURNING id
 """
@@ -69,7 +79,11 @@ async def insert_play(
     complete: bool,
 ) -> int | None:
     """Insert a play. No row when the game already has a play with this number (a retry, or a
-    conflict the caller tells apart by reading the stored play).
+    conflict the caller tells apart by reading the stored play), or when the play before it
+    is missing: plays are numbered without gaps, so a write racing rollback_to_play cannot
+    leave a play after the rollback point. The game row is share-locked first, so the check
+    waits for a rollback in progress; the previous play is then locked too, so one that
+    rollback deleted meanwhile counts as missing (READ COMMITTED skips deleted rows it locks).
     """
     row = await conn.fetchrow(
         INSERT_PLAY,
@@ -131,6 +145,12 @@ WITH game AS (
         AND ($2::bigint IS NULL
              OR g.state_version = $2::bigint)
     FOR UPDATE
+), previous AS (
+    SELECT p.play_number FROM plays AS p
+    WHERE p.game_id = $1
+        AND p.play_number = $3::integer - 1
+        AND EXISTS (SELECT 1 FROM game)
+    FOR KEY SHARE
 ), inserted AS (
     INSERT INTO plays (
         game_id, play_number, inning, half, outs_before, outs_recorded, batter_id, pitcher_id,
@@ -145,6 +165,7 @@ WITH game AS (
         $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26,
         $27, $28, $29, $30, $31, $32, $33, $34, $35
     FROM game
+    WHERE $3 = 1 OR EXISTS (SELECT 1 FROM previous)
     ON CONFLICT (game_id, play_number) DO NOTHING
     RETURNING plays.id
 ), updated AS (
@@ -214,6 +235,8 @@ async def record_play(
     """Insert a play and write the game state after it, in one statement and one transaction.
     Nothing is written unless the game exists (and is at expected_version, when given) and the
     play number is free: play_id is then NULL, and game_matched tells the two cases apart.
+    Nor is anything written when the play before it is missing (plays are numbered without
+    gaps; see InsertPlay for why the previous play is locked after the game row).
     """
     row = await conn.fetchrow(
         RECORD_PLAY,
