@@ -43,6 +43,7 @@ from gamedb.errors import (
     GameDBError,
     GameNotFound,
     InvalidInput,
+    PlayNotFound,
     TransientError,
     is_transient,
     translate,
@@ -858,7 +859,11 @@ async def _save_plays(conn: Executor, game_id: uuid.UUID, batch: list[PlayData])
         by_number = {play.play_number: play for play in stored}
         for number in unseen:
             existing = by_number.get(number)
-            if existing is None or not first[number].matches(existing):
+            if existing is None:
+                # Nothing was stored: the play before the batch is missing (plays have no gaps).
+                last = await plays.get_last_play_number(conn, game_id=game_id) or 0
+                raise PlayNotFound(game_id, min(first) - 1, last)
+            if not first[number].matches(existing):
                 raise _play_conflict(game_id, number)
             ids[number] = existing.id
     return ids

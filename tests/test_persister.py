@@ -33,6 +33,7 @@ from gamedb import (
     InvalidInput,
     PersisterClosed,
     PlayData,
+    PlayNotFound,
     RollbackResult,
     RollData,
     RollRecord,
@@ -702,3 +703,15 @@ async def test_persister_beats_awaiting_each_write(db: Database) -> None:
         assert len(await db.get_plays(game.game_id)) == plays
     assert ratio >= 1.5
     assert p99 <= 5.0
+
+
+async def test_a_batch_after_a_missing_play_is_refused_and_stops_the_stream(db: Database) -> None:
+    game = await set_up_game(db)
+    async with GamePersister(db) as persister:
+        first = await persister.save_play(play_dict(game, 1))
+        assert isinstance(await first, int)
+        orphan = await persister.save_play(play_dict(game, 3))
+        with pytest.raises(PlayNotFound) as caught:
+            await orphan
+        assert (caught.value.play_number, caught.value.last_play) == (2, 1)
+    assert [p.play_number for p in await db.get_plays(game.game_id)] == [1]

@@ -357,6 +357,32 @@ class SavePlaysRow(BaseModel):
 
 
 SAVE_PLAYS: Final = """
+WITH game AS (
+    SELECT g.id FROM games AS g WHERE g.id = $1::uuid FOR KEY SHARE
+), incoming AS (
+    SELECT
+        r.play_number, r.inning, r.half, r.outs_before, r.outs_recorded, r.batter_id,
+        r.pitcher_id, r.catcher_id, r.on_first_id, r.on_second_id, r.on_third_id, r.dice_roll,
+        r.result_description, r.outcome, r.pa, r.ab, r.hit, r.double, r.triple, r.homerun,
+        r.bb, r.so, r.hbp, r.rbi, r.run, r.sb, r.cs, r.error, r.wild_pitch, r.passed_ball,
+        r.away_score, r.home_score, r.complete
+    FROM jsonb_to_recordset($2::text::jsonb) AS r (
+        play_number integer, inning integer, half half, outs_before smallint,
+        outs_recorded smallint, batter_id bigint, pitcher_id bigint, catcher_id bigint,
+        on_first_id bigint, on_second_id bigint, on_third_id bigint, dice_roll text,
+        result_description text, outcome text, pa smallint, ab smallint, hit smallint,
+        double smallint, triple smallint, homerun smallint, bb smallint, so smallint,
+        hbp smallint, rbi smallint, run smallint, sb smallint, cs smallint, error smallint,
+        wild_pitch smallint, passed_ball smallint, away_score integer, home_score integer,
+        complete boolean
+    )
+), previous AS (
+    SELECT pr.play_number FROM plays AS pr
+    WHERE pr.game_id = $1::uuid
+        AND pr.play_number = (SELECT min(i.play_number) FROM incoming AS i) - 1
+        AND EXISTS (SELECT 1 FROM game)
+    FOR KEY SHARE
+)
 INSERT INTO plays (
     game_id, play_number, inning, half, outs_before, outs_recorded, batter_id, pitcher_id,
     catcher_id, on_first_id, on_second_id, on_third_id, dice_roll, result_description, outcome,
@@ -369,16 +395,8 @@ SELECT
     p.dice_roll, p.result_description, p.outcome, p.pa, p.ab, p.hit, p.double, p.triple,
     p.homerun, p.bb, p.so, p.hbp, p.rbi, p.run, p.sb, p.cs, p.error, p.wild_pitch,
     p.passed_ball, p.away_score, p.home_score, p.complete
-FROM jsonb_to_recordset($2::text::jsonb) AS p (
-    play_number integer, inning integer, half half, outs_before smallint,
-    outs_recorded smallint, batter_id bigint, pitcher_id bigint, catcher_id bigint,
-    on_first_id bigint, on_second_id bigint, on_third_id bigint, dice_roll text,
-    result_description text, outcome text, pa smallint, ab smallint, hit smallint,
-    double smallint, triple smallint, homerun smallint, bb smallint, so smallint,
-    hbp smallint, rbi smallint, run smallint, sb smallint, cs smallint, error smallint,
-    wild_pitch smallint, passed_ball smallint, away_score integer, home_score integer,
-    complete boolean
-)
+FROM incoming AS p
+WHERE (SELECT min(i.play_number) FROM incoming AS i) = 1 OR EXISTS (SELECT 1 FROM previous)
 ON CONFLICT (game_id, play_number) DO NOTHING
 RETURNING play_number, id
 """
@@ -387,7 +405,9 @@ RETURNING play_number, id
 async def save_plays(conn: Executor, *, game_id: uuid.UUID, plays: str) -> list[SavePlaysRow]:
     """Store plays of one game given as one JSON array (PlayData fields), in one statement.
     Numbers the game already has are skipped and return no row: the caller reads them with
-    GetPlaysByNumbers to tell a retry (the same play) from a conflict (another play).
+    GetPlaysByNumbers to tell a retry (the same play) from a conflict (another play). Like
+    InsertPlay, nothing is stored unless the play before the batch's first is (or that is
+    play 1), with the game row share-locked first so a rollback in progress is waited for.
     """
     rows = await conn.fetch(SAVE_PLAYS, game_id, plays)
     return [SavePlaysRow.model_validate(dict(r)) for r in rows]
