@@ -180,7 +180,9 @@ async def measure_memory(
     to :data:`MEMORY_BUDGET` of the smaller's."""
     plays, queue = scale.memory_plays, scale.memory_queue
     runs: list[tuple[MemoryRun, MemoryRun]] = []
-    for number, count in enumerate(scale.memory_games):
+    # Plays are numbered without gaps, so the larger run goes first: it writes plays 1..n of
+    # every game, and the smaller run continues its games from n + 1.
+    for number, count in enumerate(sorted(scale.memory_games, reverse=True)):
         spec: dict[str, Any] = {
             "games": [game.to_json() for game in games[:count]],
             "first": 1 + number * plays,
@@ -189,7 +191,7 @@ async def measure_memory(
         }
         alone = await _spawn(url, {**spec, "persister": False})
         persisted = await _spawn(url, {**spec, "persister": True})
-        runs.append((persisted, alone))
+        runs.insert(0, (persisted, alone))
         tick(1)
     rows = [
         Row(
