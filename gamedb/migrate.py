@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import dataclasses
 import hashlib
+import logging
 import os
 import shutil
 import sys
@@ -28,6 +29,7 @@ from pathlib import Path
 import asyncpg
 
 from gamedb.errors import ConfigurationError, GameDBError, translate
+from gamedb.retry import RetryPolicy
 from gamedb.settings import redact_url, with_database
 
 __all__ = [
@@ -38,6 +40,8 @@ __all__ = [
     "migrations_dir",
     "rollback",
 ]
+
+log = logging.getLogger("gamedb")
 
 _LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", ""}
 
@@ -157,9 +161,29 @@ async def migrate(url: str, *, strict: bool = False, lock: bool = True) -> str:
     skips the migrators' lock, for a database no one else can see yet."""
     args = ("up", *(["--strict"] if strict else []))
     if not lock:
-        return await _run_dbmate(url, *args)
+        return await _apply(url, args)
     async with _migration_lock(url):
-        return await _run_dbmate(url, *args)
+        return await _apply(url, args)
+
+
+# A migration altering tables the application writes can lose a deadlock to a writer (its
+# ALTER holds one table while waiting for another the writer holds). dbmate rolled that
+# migration back, and applying again starts from it, so `up` is retried like a transaction.
+_RETRIED_SQLSTATES = ("(40P01)", "(40001)", "(55P03)")
+_UP_ATTEMPTS = 5
+
+
+async def _apply(url: str, args: tuple[str, ...]) -> str:
+    policy = RetryPolicy(base=0.1, cap=1.0)
+    for attempt in range(_UP_ATTEMPTS - 1):
+        try:
+            return await _run_dbmate(url, *args)
+        except MigrationError as exc:
+            if not any(sqlstate in str(exc) for sqlstate in _RETRIED_SQLSTATES):
+                raise
+            log.warning("migrating %s again: %s", redact_url(url), exc)
+        await asyncio.sleep(policy.delay(attempt))
+    return await _run_dbmate(url, *args)
 
 
 async def migration_status(url: str) -> MigrationStatus:

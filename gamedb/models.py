@@ -9,22 +9,27 @@ Inputs validate before anything reaches the database, so a bad value raises
 
 from __future__ import annotations
 
+import datetime
 import uuid
 from collections.abc import Mapping
 from typing import Annotated, Any, Self, TypeVar
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
-    JsonValue,
+    Strict,
+    StrictBool,
+    StrictInt,
+    StrictStr,
     ValidationError,
     model_validator,
 )
 
 from gamedb.errors import InvalidInput
-from gamedb.payloads import RollData
+from gamedb.payloads import RollData, StoredJson
 from gamedb_gen.models import Game, GameSession, GameStatus, Half, Lineup, Play, Roll, RosterLink
 from gamedb_gen.stats import GetBatterStatsRow, GetBoxScoreLinesRow, GetPitcherStatsRow
 
@@ -46,14 +51,27 @@ __all__ = [
     "validate_input",
 ]
 
-Int32 = Annotated[int, Field(ge=-(2**31), le=2**31 - 1)]
-Id32 = Annotated[int, Field(ge=1, le=2**31 - 1)]
-Id64 = Annotated[int, Field(ge=1, le=2**63 - 1)]
-Count = Annotated[int, Field(ge=0, le=32767)]
-Score = Annotated[int, Field(ge=0, le=2**31 - 1)]
-Text = Annotated[str, Field(max_length=10_000, pattern=r"^[^\x00]*$")]
+# Strict: a bool, "3" or 3.7 where a number belongs (or 0 for a time) is a caller's bug, not a
+# value to coerce.
+Int32 = Annotated[StrictInt, Field(ge=-(2**31), le=2**31 - 1)]
+Id32 = Annotated[StrictInt, Field(ge=1, le=2**31 - 1)]
+Id64 = Annotated[StrictInt, Field(ge=1, le=2**63 - 1)]
+Count = Annotated[StrictInt, Field(ge=0, le=32767)]
+Score = Annotated[StrictInt, Field(ge=0, le=2**31 - 1)]
+Inning = Annotated[StrictInt, Field(ge=1, le=1000)]
+Text = Annotated[StrictStr, Field(max_length=10_000, pattern=r"^[^\x00]*$")]
 
 M = TypeVar("M", bound=BaseModel)
+
+
+def _in_utc(moment: datetime.datetime) -> datetime.datetime:
+    # The same instant in UTC: JSON keeps an offset to the minute only (a historic zone's
+    # -00:16:08 would lose 8 s), and a time that is outside the years 1-9999 in UTC (as
+    # 0001-01-01T00:00+14:00 is) would be stored but no Python datetime could read it back.
+    try:
+        return moment.astimezone(datetime.UTC)
+    except OverflowError:
+        raise ValueError("the time is outside the years 1-9999 in UTC") from None
 
 
 def validate_input(model: type[M], value: M | Mapping[str, Any], **context: Any) -> M:
@@ -83,10 +101,10 @@ class PlayData(_Input):
 
     game_id: uuid.UUID
     play_number: Id32
-    inning: Annotated[int, Field(ge=1, le=1000)]
+    inning: Inning
     half: Half
-    outs_before: Annotated[int, Field(ge=0, le=2)]
-    outs_recorded: Annotated[int, Field(ge=0, le=3)] = 0
+    outs_before: Annotated[StrictInt, Field(ge=0, le=2)]
+    outs_recorded: Annotated[StrictInt, Field(ge=0, le=3)] = 0
     batter_id: Id64
     pitcher_id: Id64
     catcher_id: Id64 | None = None
@@ -114,7 +132,7 @@ class PlayData(_Input):
     passed_ball: Count = 0
     away_score: Score
     home_score: Score
-    complete: bool = True
+    complete: StrictBool = True
 
     @model_validator(mode="after")
     def _outs_fit_the_inning(self) -> Self:
@@ -130,25 +148,25 @@ class PlayData(_Input):
 class GameState(_Input):
     """The game's state after a play: what ``record_play`` and ``update_game_state`` write."""
 
-    inning: Annotated[int, Field(ge=1, le=1000)]
+    inning: Inning
     half: Half
     home_score: Score
     away_score: Score
-    outs: Annotated[int, Field(ge=0, le=2)] = 0
+    outs: Annotated[StrictInt, Field(ge=0, le=2)] = 0
 
 
 class RollRecord(_Input):
     """One dice roll, keyed by ``(game_id, roll_id)`` so a re-sent batch never duplicates."""
 
     game_id: uuid.UUID
-    roll_id: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00]*$")]
-    roll_type: Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[^\x00]*$")]
+    roll_id: Annotated[StrictStr, Field(min_length=1, max_length=200, pattern=r"^[^\x00]*$")]
+    roll_type: Annotated[StrictStr, Field(min_length=1, max_length=100, pattern=r"^[^\x00]*$")]
     play_number: Id32 | None = None
     team_id: Int32 | None = None
     player_id: Int32 | None = None
     roll_data: RollData
-    context: JsonValue | None = None
-    rolled_at: AwareDatetime | None = None
+    context: StoredJson | None = None
+    rolled_at: Annotated[AwareDatetime, Strict(), AfterValidator(_in_utc)] | None = None
 
 
 class StateUpdate(BaseModel):

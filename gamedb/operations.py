@@ -650,7 +650,10 @@ class Operations:
         batch = [validate_input(RollRecord, roll) for roll in rolls_]
         if not batch:
             return 0
-        gid = batch[0].game_id
+        # An error names the batch's game only when it has one: "game X does not exist" must
+        # not blame the first roll's game for another roll's.
+        games_ = {roll.game_id for roll in batch}
+        gid = games_.pop() if len(games_) == 1 else None
         payload = _rolls_json.dump_json(batch).decode()
         return await self._run(gid, lambda conn: rolls.save_rolls(conn, rolls=payload))
 

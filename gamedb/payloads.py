@@ -6,9 +6,60 @@ itself may still be initialising.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+import math
+from typing import Annotated
 
-__all__ = ["RollData"]
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue, StrictInt, StrictStr
+
+__all__ = ["MAX_JSON_DEPTH", "RollData", "StoredJson"]
+
+MAX_JSON_DEPTH = 100
+"""How deeply arrays and objects may nest in stored JSON: recovery reads a whole game as one
+JSON document, and pydantic's JSON parser gives up at 200 levels."""
+
+_BIGINT = range(-(2**63), 2**63)
+
+
+def _storable(value: JsonValue) -> JsonValue:
+    """``value``, if PostgreSQL stores it unchanged and gamedb can read it back: finite
+    numbers (JSON has no NaN), integers within bigint range (Python will not even parse one
+    of more than 4,300 digits), text without NUL or lone surrogates (neither jsonb nor UTF-8
+    holds them), at most :data:`MAX_JSON_DEPTH` levels deep."""
+    pending: list[tuple[JsonValue, int]] = [(value, 0)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, str):
+            _storable_text(item)
+        elif isinstance(item, float) and not math.isfinite(item):
+            raise ValueError(f"{item} is not a JSON number")
+        elif isinstance(item, int) and not isinstance(item, bool) and item not in _BIGINT:
+            raise ValueError("JSON integers must lie within bigint range (64 bits)")
+        elif isinstance(item, (dict, list)):
+            if depth >= MAX_JSON_DEPTH:
+                raise ValueError(f"JSON nests deeper than {MAX_JSON_DEPTH} levels")
+            if isinstance(item, dict):
+                for key in item:
+                    _storable_text(key)
+            children = item.values() if isinstance(item, dict) else item
+            pending.extend((child, depth + 1) for child in children)
+    return value
+
+
+def _storable_text(text: str) -> str:
+    if "\x00" in text:
+        raise ValueError("JSON text cannot hold NUL (\\u0000) in PostgreSQL")
+    if not text.isascii():
+        try:
+            text.encode()
+        except UnicodeEncodeError:
+            raise ValueError("JSON text holds a lone surrogate (not UTF-8)") from None
+    return text
+
+
+StoredJson = Annotated[JsonValue, AfterValidator(_storable)]
+"""JSON that round-trips through a ``jsonb`` column exactly (see :func:`_storable`)."""
+
+_BigInt = Annotated[StrictInt, Field(ge=-(2**63), le=2**63 - 1)]
 
 
 class RollData(BaseModel):
@@ -20,5 +71,7 @@ class RollData(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="allow")
 
-    dice: dict[str, int] = {}
-    total: int | None = None
+    __pydantic_extra__: dict[str, StoredJson] = Field(init=False)
+
+    dice: dict[Annotated[StrictStr, AfterValidator(_storable_text)], _BigInt] = {}
+    total: _BigInt | None = None
