@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from pydantic import JsonValue, TypeAdapter, ValidationError
+from pydantic import JsonValue, TypeAdapter
 
 from gamedb import replay
 from gamedb.errors import (
@@ -43,7 +43,15 @@ from gamedb.models import (
     TeamLine,
     validate_input,
 )
-from gamedb.payloads import StoredJson
+from gamedb.validation import (
+    as_batting_order,
+    as_enum,
+    as_game_id,
+    as_int32,
+    as_int64,
+    as_stored_json,
+    as_type,
+)
 from gamedb_gen import Executor, games, lineups, plays, rolls, rosters, sessions, stats
 from gamedb_gen.models import (
     Game,
@@ -63,73 +71,6 @@ __all__ = ["Operations"]
 
 T = TypeVar("T")
 _rolls_json = TypeAdapter(list[RollRecord])
-_stored_json: TypeAdapter[JsonValue] = TypeAdapter(StoredJson)
-
-
-def _enum(kind: type[T], value: object, field: str, game_id: uuid.UUID | None = None) -> T:
-    try:
-        return kind(value)  # type: ignore[call-arg]
-    except ValueError:
-        allowed = ", ".join(str(member) for member in kind)  # type: ignore[attr-defined]
-        raise InvalidInput(
-            f"{field} must be one of {allowed}, got {_shown(value)}", game_id=game_id
-        ) from None
-
-
-def _game_id(value: object) -> uuid.UUID:
-    if isinstance(value, uuid.UUID):
-        return value
-    try:
-        if not isinstance(value, str):
-            raise ValueError
-        return uuid.UUID(value)
-    except ValueError:
-        raise InvalidInput(f"game_id must be a UUID, got {_shown(value)}") from None
-
-
-def _int32(value: object, field: str, game_id: uuid.UUID, *, minimum: int = -(2**31)) -> int:
-    return _integer(value, field, game_id, minimum=minimum, limit=2**31)
-
-
-def _int64(value: object, field: str, game_id: uuid.UUID, *, minimum: int = -(2**63)) -> int:
-    return _integer(value, field, game_id, minimum=minimum, limit=2**63)
-
-
-def _integer(value: object, field: str, game_id: uuid.UUID, *, minimum: int, limit: int) -> int:
-    # asyncpg would send int(3.7) as 3 and True as 1: a wrong row rather than an error.
-    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value < limit:
-        raise InvalidInput(
-            f"{field} must be an integer from {minimum} to {limit - 1}, got {_shown(value)}",
-            game_id=game_id,
-        )
-    return value
-
-
-def _typed(value: object, kind: type[T], field: str, game_id: uuid.UUID) -> T:
-    # asyncpg refuses these too, but its message repr()s the value: for an integer too long
-    # to print that raises ValueError instead.
-    if not isinstance(value, kind):
-        raise InvalidInput(
-            f"{field} must be a {kind.__name__}, got {type(value).__name__}", game_id=game_id
-        )
-    return value
-
-
-def _shown(value: object) -> str:
-    """``repr(value)`` cut short for an error message (and one that cannot fail)."""
-    try:
-        text = repr(value)
-    except ValueError:  # an integer beyond sys.get_int_max_str_digits()
-        return f"an {type(value).__name__} too long to print"
-    return text if len(text) <= 60 else f"{text[:57]}..."
-
-
-def _json(value: JsonValue, field: str, game_id: uuid.UUID) -> JsonValue:
-    try:
-        return _stored_json.validate_python(value)
-    except ValidationError as exc:
-        problem = exc.errors(include_url=False)[0]["msg"]
-        raise InvalidInput(f"{field} is not storable JSON: {problem}", game_id=game_id) from None
 
 
 class Operations:
@@ -166,12 +107,12 @@ class Operations:
     ) -> Game:
         """Create a game. Calling again with the same values returns the stored game; the
         same id with other values raises :class:`ConstraintViolation`."""
-        gid = _game_id(game_id)
-        league = _enum(League, league_id, "league_id", gid)
-        mode = _enum(GameMode, game_mode, "game_mode", gid)
-        seen = _enum(GameVisibility, visibility, "visibility", gid)
-        home = _int32(home_team_id, "home_team_id", gid, minimum=1)
-        away = _int32(away_team_id, "away_team_id", gid, minimum=1)
+        gid = as_game_id(game_id)
+        league = as_enum(League, league_id, "league_id", gid)
+        mode = as_enum(GameMode, game_mode, "game_mode", gid)
+        seen = as_enum(GameVisibility, visibility, "visibility", gid)
+        home = as_int32(home_team_id, "home_team_id", gid, minimum=1)
+        away = as_int32(away_team_id, "away_team_id", gid, minimum=1)
         if home == away:
             raise InvalidInput("home_team_id and away_team_id must differ", game_id=gid)
 
@@ -204,7 +145,7 @@ class Operations:
 
     async def get_game(self, game_id: uuid.UUID) -> Game | None:
         """The game, or ``None`` when there is no such game."""
-        gid = _game_id(game_id)
+        gid = as_game_id(game_id)
         return await self._run(gid, lambda conn: games.get_game(conn, id=gid))
 
     async def update_game_state(
@@ -222,9 +163,9 @@ class Operations:
         """Write the game's state in one UPDATE. Unchanged values write nothing
         (``changed=False``); a write bumps ``state_version``. With ``expected_version``,
         raises :class:`StaleState` rather than overwrite a newer state."""
-        gid = _game_id(game_id)
+        gid = as_game_id(game_id)
         if expected_version is not None:
-            _int64(expected_version, "expected_version", gid, minimum=0)
+            as_int64(expected_version, "expected_version", gid, minimum=0)
         state = validate_input(
             GameState,
             {
@@ -236,7 +177,7 @@ class Operations:
             },
             game_id=gid,
         )
-        new_status = None if status is None else _enum(GameStatus, status, "status", gid)
+        new_status = None if status is None else as_enum(GameStatus, status, "status", gid)
         attempts = 0
 
         async def work(conn: Executor) -> StateUpdate:
@@ -272,7 +213,7 @@ class Operations:
 
     async def delete_game(self, game_id: uuid.UUID) -> bool:
         """Delete the game and everything that belongs to it; ``False`` if there was none."""
-        gid = _game_id(game_id)
+        gid = as_game_id(game_id)
         return await self._run(gid, lambda conn: games.delete_game(conn, id=gid)) > 0
 
     # ---- lineups -------------------------------------------------------------------------
@@ -289,16 +230,15 @@ class Operations:
         batting_order: int | None,
         is_starter: bool,
     ) -> Lineup:
-        gid = _game_id(game_id)
-        _int32(team_id, "team_id", gid, minimum=1)
+        gid = as_game_id(game_id)
+        as_int32(team_id, "team_id", gid, minimum=1)
         if card_id is not None:
-            _int32(card_id, "card_id", gid, minimum=1)
+            as_int32(card_id, "card_id", gid, minimum=1)
         if player_id is not None:
-            _int32(player_id, "player_id", gid, minimum=1)
-        if batting_order is not None and not 1 <= _int32(batting_order, "batting_order", gid) <= 9:
-            raise InvalidInput(f"batting_order must be 1-9, got {batting_order}", game_id=gid)
-        _typed(position, str, "position", gid)
-        _typed(is_starter, bool, "is_starter", gid)
+            as_int32(player_id, "player_id", gid, minimum=1)
+        as_batting_order(batting_order, gid)
+        as_type(position, str, "position", gid)
+        as_type(is_starter, bool, "is_starter", gid)
 
         async def work(conn: Executor) -> Lineup:
             added = await lineups.add_lineup_entry(
@@ -392,15 +332,14 @@ class Operations:
         """Replace an active lineup entry after play ``after_play`` (0 before the first play).
         The replaced entry goes inactive; the new one inherits its team and batting order.
         Exactly one of ``card_id`` (PD) / ``player_id`` (SBA) is required."""
-        gid = _game_id(game_id)
+        gid = as_game_id(game_id)
         if (card_id is None) == (player_id is None):
             raise InvalidInput("give exactly one of card_id (PD) or player_id (SBA)", game_id=gid)
-        _int64(replacing_id, "replacing_id", gid, minimum=1)
-        _int32(after_play, "after_play", gid, minimum=0)
-        _int32(card_id if card_id is not None else player_id, "card_id/player_id", gid, minimum=1)
-        if batting_order is not None and not 1 <= _int32(batting_order, "batting_order", gid) <= 9:
-            raise InvalidInput(f"batting_order must be 1-9, got {batting_order}", game_id=gid)
-        _typed(position, str, "position", gid)
+        as_int64(replacing_id, "replacing_id", gid, minimum=1)
+        as_int32(after_play, "after_play", gid, minimum=0)
+        as_int32(card_id if card_id is not None else player_id, "card_id/player_id", gid, minimum=1)
+        as_batting_order(batting_order, gid)
+        as_type(position, str, "position", gid)
 
         async def work(conn: Executor) -> Lineup:
             added = await lineups.substitute_player(
@@ -439,8 +378,8 @@ class Operations:
 
     async def get_active_lineup(self, game_id: uuid.UUID, team_id: int) -> list[Lineup]:
         """A team's active lineup in batting order."""
-        gid = _game_id(game_id)
-        _int32(team_id, "team_id", gid)
+        gid = as_game_id(game_id)
+        as_int32(team_id, "team_id", gid)
         return await self._run(
             gid, lambda conn: lineups.get_active_lineup(conn, game_id=gid, team_id=team_id)
         )
@@ -480,7 +419,7 @@ class Operations:
         after = validate_input(GameState, state, game_id=data.game_id)
         gid = data.game_id
         if expected_version is not None:
-            _int64(expected_version, "expected_version", gid, minimum=0)
+            as_int64(expected_version, "expected_version", gid, minimum=0)
 
         async def work(conn: Executor) -> RecordedPlay:
             row = await plays.record_play(
@@ -512,7 +451,7 @@ class Operations:
 
     async def get_plays(self, game_id: uuid.UUID) -> list[Play]:
         """Every play of the game in order."""
-        gid = _game_id(game_id)
+        gid = as_game_id(game_id)
         return await self._run(gid, lambda conn: plays.get_plays(conn, game_id=gid))
 
     # ---- rosters -------------------------------------------------------------------------
@@ -525,9 +464,9 @@ class Operations:
         card_id: int | None,
         player_id: int | None,
     ) -> RosterLink:
-        gid = _game_id(game_id)
-        _int32(team_id, "team_id", gid, minimum=1)
-        _int32(
+        gid = as_game_id(game_id)
+        as_int32(team_id, "team_id", gid, minimum=1)
+        as_int32(
             card_id if card_id is not None else player_id or 0, "card_id/player_id", gid, minimum=1
         )
 
@@ -577,9 +516,9 @@ class Operations:
         self, game_id: uuid.UUID, team_id: int | None = None
     ) -> list[PdRosterLinkData]:
         """The game's PD cards, of one team when ``team_id`` is given."""
-        gid = _game_id(game_id)
+        gid = as_game_id(game_id)
         if team_id is not None:
-            _int32(team_id, "team_id", gid)
+            as_int32(team_id, "team_id", gid)
         links = await self._run(
             gid, lambda conn: rosters.get_roster(conn, game_id=gid, team_id=team_id)
         )
@@ -589,9 +528,9 @@ class Operations:
         self, game_id: uuid.UUID, team_id: int | None = None
     ) -> list[SbaRosterLinkData]:
         """The game's SBA players, of one team when ``team_id`` is given."""
-        gid = _game_id(game_id)
+        gid = as_game_id(game_id)
         if team_id is not None:
-            _int32(team_id, "team_id", gid)
+            as_int32(team_id, "team_id", gid)
         links = await self._run(
             gid, lambda conn: rosters.get_roster(conn, game_id=gid, team_id=team_id)
         )
@@ -599,8 +538,8 @@ class Operations:
 
     async def remove_roster_entry(self, game_id: uuid.UUID, roster_id: int) -> bool:
         """Remove one roster link; ``False`` when it was not there."""
-        gid = _game_id(game_id)
-        _int64(roster_id, "roster_id", gid)
+        gid = as_game_id(game_id)
+        as_int64(roster_id, "roster_id", gid)
         removed = await self._run(
             gid, lambda conn: rosters.remove_roster_link(conn, game_id=gid, id=roster_id)
         )
@@ -612,8 +551,10 @@ class Operations:
         self, game_id: uuid.UUID, connected_users: JsonValue | None = None
     ) -> GameSession:
         """Open the game's session (returns the existing one when already open)."""
-        gid = _game_id(game_id)
-        users = _json({} if connected_users is None else connected_users, "connected_users", gid)
+        gid = as_game_id(game_id)
+        users = as_stored_json(
+            {} if connected_users is None else connected_users, "connected_users", gid
+        )
         return await self._run(
             gid,
             lambda conn: _required(
@@ -625,8 +566,8 @@ class Operations:
         self, game_id: uuid.UUID, state_snapshot: JsonValue
     ) -> GameSession:
         """Store the engine's latest state snapshot for the game."""
-        gid = _game_id(game_id)
-        snapshot = _json(state_snapshot, "state_snapshot", gid)
+        gid = as_game_id(game_id)
+        snapshot = as_stored_json(state_snapshot, "state_snapshot", gid)
         return await self._run(
             gid,
             lambda conn: _required(
@@ -637,7 +578,7 @@ class Operations:
 
     async def get_game_session(self, game_id: uuid.UUID) -> GameSession | None:
         """The game's session, if one was opened."""
-        gid = _game_id(game_id)
+        gid = as_game_id(game_id)
         return await self._run(gid, lambda conn: sessions.get_game_session(conn, game_id=gid))
 
     # ---- rolls ---------------------------------------------------------------------------
@@ -659,7 +600,7 @@ class Operations:
 
     async def get_rolls_for_game(self, game_id: uuid.UUID) -> list[Roll]:
         """The game's rolls in the order they were rolled."""
-        gid = _game_id(game_id)
+        gid = as_game_id(game_id)
         return await self._run(gid, lambda conn: rolls.get_rolls_for_game(conn, game_id=gid))
 
     # ---- recovery ------------------------------------------------------------------------
@@ -669,8 +610,8 @@ class Operations:
     ) -> GameSnapshot | None:
         """The whole game (game, active lineups, plays, roster, session, and rolls when asked)
         read by one statement, so from one consistent snapshot; ``None`` for an unknown game."""
-        gid = _game_id(game_id)
-        _typed(include_rolls, bool, "include_rolls", gid)
+        gid = as_game_id(game_id)
+        as_type(include_rolls, bool, "include_rolls", gid)
         document = await self._run(
             gid,
             lambda conn: games.load_game_snapshot(conn, game_id=gid, include_rolls=include_rolls),
@@ -681,8 +622,8 @@ class Operations:
 
     async def delete_plays_after(self, game_id: uuid.UUID, play_number: int) -> int:
         """Remove the plays numbered above ``play_number``; returns how many."""
-        gid = _game_id(game_id)
-        _int32(play_number, "play_number", gid)
+        gid = as_game_id(game_id)
+        as_int32(play_number, "play_number", gid)
         removed = await self._run(
             gid, lambda conn: plays.delete_plays_after(conn, game_id=gid, play_number=play_number)
         )
@@ -691,8 +632,8 @@ class Operations:
     async def delete_substitutions_after(self, game_id: uuid.UUID, play_number: int) -> int:
         """Remove substitutions made after play ``play_number`` or later, reactivating the
         entries they replaced; returns how many were removed."""
-        gid = _game_id(game_id)
-        _int32(play_number, "play_number", gid)
+        gid = as_game_id(game_id)
+        as_int32(play_number, "play_number", gid)
         return await self._run(
             gid,
             lambda conn: lineups.delete_substitutions_after(
@@ -702,8 +643,8 @@ class Operations:
 
     async def delete_rolls_after(self, game_id: uuid.UUID, play_number: int) -> int:
         """Remove the rolls of plays numbered above ``play_number``; returns how many."""
-        gid = _game_id(game_id)
-        _int32(play_number, "play_number", gid)
+        gid = as_game_id(game_id)
+        as_int32(play_number, "play_number", gid)
         return await self._run(
             gid, lambda conn: rolls.delete_rolls_after(conn, game_id=gid, play_number=play_number)
         )
@@ -713,8 +654,8 @@ class Operations:
         or nothing: later plays, substitutions made at or after it (reactivating whom they
         replaced), rolls of later plays go, and the game's state is recomputed from the
         plays kept. Takes the game's row lock first, so no writer interleaves."""
-        gid = _game_id(game_id)
-        _int32(play_number, "play_number", gid, minimum=0)
+        gid = as_game_id(game_id)
+        as_int32(play_number, "play_number", gid, minimum=0)
 
         async def work(conn: Executor) -> RollbackResult:
             if await games.get_game_for_update(conn, id=gid) is None:
@@ -763,9 +704,9 @@ class Operations:
         self, game_id: uuid.UUID, lineup_id: int | None = None
     ) -> list[BatterLine]:
         """Batting line of each lineup entry (or of one)."""
-        gid = _game_id(game_id)
+        gid = as_game_id(game_id)
         if lineup_id is not None:
-            _int64(lineup_id, "lineup_id", gid)
+            as_int64(lineup_id, "lineup_id", gid)
         return await self._run(
             gid, lambda conn: stats.get_batter_stats(conn, game_id=gid, lineup_id=lineup_id)
         )
@@ -774,16 +715,16 @@ class Operations:
         self, game_id: uuid.UUID, lineup_id: int | None = None
     ) -> list[PitcherLine]:
         """Pitching line of each lineup entry that pitched (or of one)."""
-        gid = _game_id(game_id)
+        gid = as_game_id(game_id)
         if lineup_id is not None:
-            _int64(lineup_id, "lineup_id", gid)
+            as_int64(lineup_id, "lineup_id", gid)
         return await self._run(
             gid, lambda conn: stats.get_pitcher_stats(conn, game_id=gid, lineup_id=lineup_id)
         )
 
     async def get_box_score(self, game_id: uuid.UUID) -> BoxScore:
         """Both teams' runs, hits and errors and every player's line, in one round trip."""
-        gid = _game_id(game_id)
+        gid = as_game_id(game_id)
         lines = await self._run(gid, lambda conn: stats.get_box_score_lines(conn, game_id=gid))
         if lines:
             first = lines[0]

@@ -50,6 +50,7 @@ from gamedb.errors import (
 )
 from gamedb.models import GameState, PlayData, RollbackResult, RollRecord, validate_input
 from gamedb.retry import RetryPolicy
+from gamedb.validation import as_enum, as_game_id, as_int32, as_stored_json
 from gamedb_gen import Executor, games, plays, rolls, sessions
 from gamedb_gen.models import GameStatus, Half, Lineup, Roll
 
@@ -69,7 +70,6 @@ log = logging.getLogger("gamedb.persister")
 
 _plays_json = TypeAdapter(list[PlayData])
 _rolls_json = TypeAdapter(list[RollRecord])
-_json_value: TypeAdapter[JsonValue] = TypeAdapter(JsonValue)
 # Workers cancelled mid-query wait for the server to confirm the cancel; a black-holed
 # server never does, so close() waits this long for them, no longer.
 _SHUTDOWN_GRACE = 5.0
@@ -461,7 +461,7 @@ class GamePersister:
     ) -> WriteHandle[None]:
         """Queue the game's state (absolute values: of consecutive queued states only the
         last is written). ``outs`` / ``status`` left ``None`` keep the stored ones."""
-        gid = _game_id(game_id)
+        gid = as_game_id(game_id)
         state = validate_input(
             GameState,
             {
@@ -473,12 +473,7 @@ class GamePersister:
             },
             game_id=gid,
         )
-        try:
-            new_status = None if status is None else GameStatus(status)
-        except ValueError:
-            raise InvalidInput(
-                f"status must be a game status, got {status!r}", game_id=gid
-            ) from None
+        new_status = None if status is None else as_enum(GameStatus, status, "status", gid)
         write = _StateWrite(state, None if outs is None else state.outs, new_status)
         return await self._hand_off(gid, WriteKind.GAME_STATE, write)
 
@@ -529,11 +524,8 @@ class GamePersister:
     ) -> WriteHandle[None]:
         """Queue the engine's state snapshot (of consecutive queued ones only the last is
         written). The snapshot is copied at hand-off, so the engine may keep mutating its own."""
-        gid = _game_id(game_id)
-        try:
-            snapshot = _json_value.validate_python(state_snapshot)
-        except ValueError as exc:
-            raise InvalidInput(f"state_snapshot is not JSON: {exc}", game_id=gid) from None
+        gid = as_game_id(game_id)
+        snapshot = as_stored_json(state_snapshot, "state_snapshot", gid)
         return await self._hand_off(gid, WriteKind.SESSION_SNAPSHOT, _SnapshotWrite(snapshot))
 
     async def rollback_to_play(
@@ -541,11 +533,8 @@ class GamePersister:
     ) -> WriteHandle[RollbackResult]:
         """Queue a rollback to just after ``play_number`` (see :meth:`Database.rollback_to_play`).
         It applies after every earlier write of the game and before every later one."""
-        gid = _game_id(game_id)
-        if isinstance(play_number, bool) or not isinstance(play_number, int) or play_number < 0:
-            raise InvalidInput(
-                f"play_number must be an integer >= 0, got {play_number!r}", game_id=gid
-            )
+        gid = as_game_id(game_id)
+        as_int32(play_number, "play_number", gid, minimum=0)
         return await self._hand_off(gid, WriteKind.ROLLBACK, _RollbackWrite(play_number))
 
     # ---- state ---------------------------------------------------------------------------
@@ -781,15 +770,6 @@ def _retryable(exc: Exception) -> bool:
     # write of the persister is keyed, so running the transaction again is always safe.
     retried_too = (TransientError, asyncpg.QueryCanceledError)
     return isinstance(exc, retried_too) or (isinstance(exc, DRIVER_ERRORS) and is_transient(exc))
-
-
-def _game_id(value: object) -> uuid.UUID:
-    if isinstance(value, uuid.UUID):
-        return value
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        raise InvalidInput(f"game_id must be a UUID, got {value!r}") from None
 
 
 async def _apply(tx: Transaction, game_id: uuid.UUID, group: list[_Write]) -> list[object]:
