@@ -1,9 +1,11 @@
 """Realistic games for the benchmarks, written through gamedb itself.
 
 A game has a full roster (26 players a team), both starting lineups (nine batters and a
-pitcher a team), an open session with a state snapshot, and plays simulated half inning by
-half inning: outcomes drawn with big-league frequencies, runners advancing, the score and the
-counting stats following. Everything is deterministic for a given seed::
+pitcher a team), an open session with a state snapshot, and the plays of
+:mod:`gamedb.simulation`: nine-inning games with big-league outcomes, runners, scores and
+counting stats, one after another, each picking up where the last stopped so that a game
+goes on for as many plays as a benchmark needs. Everything is deterministic for a given
+seed::
 
     game = await prepare_game(db, plays=300, seed=1)
     plays = PlayScript(game, seed=2).plays(1, 300)    # PlayData for numbers 1..300
@@ -14,12 +16,15 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime
+import functools
+import itertools
 import random
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
-from gamedb import Database, Half, PlayData, RollData, RollRecord, Transaction
+from gamedb import Database, Half, League, PlayData, RollData, RollRecord, Transaction
+from gamedb.simulation import GameSimulation
 
 __all__ = [
     "PlayScript",
@@ -32,44 +37,24 @@ __all__ = [
 
 ROSTER_SIZE = 26
 FIELDERS = ("C", "1B", "2B", "3B", "SS", "LF", "CF", "RF", "DH")
-
-# (outcome, weight, bases the batter reaches: 0 out, 4 home run, outs recorded)
-_OUTCOMES: tuple[tuple[str, int, int, int], ...] = (
-    ("strikeout", 22, 0, 1),
-    ("groundout", 21, 0, 1),
-    ("flyout", 18, 0, 1),
-    ("lineout", 6, 0, 1),
-    ("single", 14, 1, 0),
-    ("double", 5, 2, 0),
-    ("triple", 1, 3, 0),
-    ("homerun", 3, 4, 0),
-    ("walk", 8, 1, 0),
-    ("hit_by_pitch", 1, 1, 0),
-    ("double_play", 1, 0, 2),
+_LINEUP_FIELDS = (
+    "batter_id",
+    "pitcher_id",
+    "catcher_id",
+    "on_first_id",
+    "on_second_id",
+    "on_third_id",
 )
-_DESCRIPTIONS = {
-    "strikeout": "Strikeout swinging on a high fastball",
-    "groundout": "Ground ball to the shortstop, thrown out at first",
-    "flyout": "Fly ball caught on the warning track in center field",
-    "lineout": "Line drive snared by the second baseman",
-    "single": "Single lined into left-center field",
-    "double": "Double down the right-field line",
-    "triple": "Triple into the right-center gap",
-    "homerun": "Home run over the left-field wall",
-    "walk": "Walk on four pitches",
-    "hit_by_pitch": "Hit by a pitch on the elbow guard",
-    "double_play": "Ground ball, 6-4-3 double play",
-}
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class TeamLineup:
-    """The lineup ids of one team's starters: batters in batting order, pitcher, catcher."""
+    """The lineup ids of one team's starters: batters in batting order (fielding
+    :data:`FIELDERS` in that order, the catcher first) and the pitcher."""
 
     team_id: int
     batters: tuple[int, ...]
     pitcher: int
-    catcher: int
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -94,7 +79,6 @@ class PreparedGame:
                 team_id=raw["team_id"],
                 batters=tuple(raw["batters"]),
                 pitcher=raw["pitcher"],
-                catcher=raw["catcher"],
             )
 
         return cls(
@@ -102,8 +86,37 @@ class PreparedGame:
         )
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class _SimulatedGame:
+    """The plays of one simulated game, numbered from 1, and for each lineup id they name the
+    starter's seat it stands for: his team's batting half and his position."""
+
+    plays: tuple[PlayData, ...]
+    seats: dict[int, tuple[Half, str]]
+
+
+@functools.cache
+def _simulated_game(seed: int, number: int) -> _SimulatedGame:
+    """Game ``number`` of the series ``seed``; every prepared game plays the same series, so
+    a thousand games in flight hold one copy of it."""
+    sim = GameSimulation(uuid.UUID(int=0), League.SBA, seed=f"{seed}:{number}")
+    _, record = sim.play_offline(itertools.count(1))
+    halves = {sim.away.team_id: Half.TOP, sim.home.team_id: Half.BOTTOM}
+    seats: dict[int, tuple[Half, str]] = {}
+    for entry in record.lineups:
+        # A prepared game seats its starters only: a substitute plays under the entry he
+        # replaces, which comes before him.
+        if entry.replacing_id is None:
+            seats[entry.id] = (halves[entry.team_id], entry.position)
+        else:
+            seats[entry.id] = seats[entry.replacing_id]
+    return _SimulatedGame(plays=record.plays, seats=seats)
+
+
 class PlayScript:
-    """The plays of one simulated game, numbered from 1, the same for the same seed."""
+    """The plays of one game, numbered from 1 without gaps, the same for the same seed: the
+    simulated games of series ``seed`` one after another, each continuing the last one's
+    play numbers, innings and score."""
 
     __slots__ = ("_game", "_seed")
 
@@ -111,101 +124,46 @@ class PlayScript:
         self._game = game
         self._seed = seed
 
-    def __iter__(self) -> Iterator[PlayData]:
-        game, rng = self._game, random.Random(self._seed)
-        outcomes = [o[0] for o in _OUTCOMES]
-        weights = [o[1] for o in _OUTCOMES]
-        effects = {o[0]: (o[2], o[3]) for o in _OUTCOMES}
-        lineups = {Half.TOP: game.away, Half.BOTTOM: game.home}
-        next_batter = {Half.TOP: 0, Half.BOTTOM: 0}
-        score = {Half.TOP: 0, Half.BOTTOM: 0}
-        inning, half, number = 1, Half.TOP, 0
-        while True:
-            order = lineups[half].batters
-            fielding = lineups[Half.BOTTOM if half is Half.TOP else Half.TOP]
-            bases: list[int | None] = [None, None, None]
-            outs = 0
-            while outs < 3:
-                number += 1
-                batter = order[next_batter[half] % len(order)]
-                next_batter[half] += 1
-                outcome = rng.choices(outcomes, weights)[0]
-                runners = tuple(bases)
-                if outcome == "double_play" and bases[0] is None:
-                    outcome = "groundout"
-                elif outcome == "double_play":
-                    bases[0] = None
-                reached, outs_made = effects[outcome]
-                outs_made = min(outs_made, 3 - outs)
-                runs = 0
-                if reached == 4:
-                    runs = 1 + sum(runner is not None for runner in bases)
-                    bases = [None, None, None]
-                elif outcome in {"walk", "hit_by_pitch"}:
-                    if bases[0] is not None:
-                        if bases[1] is not None:
-                            runs += int(bases[2] is not None)
-                            bases[2] = bases[1]
-                        bases[1] = bases[0]
-                    bases[0] = batter
-                elif reached:
-                    advanced: list[int | None] = [None, None, None]
-                    for base, runner in enumerate(bases):
-                        if runner is None:
-                            continue
-                        if base + reached >= 3:
-                            runs += 1
-                        else:
-                            advanced[base + reached] = runner
-                    advanced[reached - 1] = batter
-                    bases = advanced
-                score[half] += runs
-                hit = outcome in {"single", "double", "triple", "homerun"}
-                walked = outcome in {"walk", "hit_by_pitch"}
-                dice = (rng.randint(1, 6), rng.randint(1, 6), rng.randint(1, 6), rng.randint(1, 20))
-                yield PlayData(
-                    game_id=game.game_id,
-                    play_number=number,
-                    inning=inning,
-                    half=half,
-                    outs_before=outs,
-                    outs_recorded=outs_made,
-                    batter_id=batter,
-                    pitcher_id=fielding.pitcher,
-                    catcher_id=fielding.catcher,
-                    on_first_id=runners[0],
-                    on_second_id=runners[1],
-                    on_third_id=runners[2],
-                    dice_roll=f"d6 {dice[0]} | 2d6 {dice[1]}+{dice[2]} | d20 {dice[3]}",
-                    result_description=_DESCRIPTIONS[outcome],
-                    outcome=outcome,
-                    pa=1,
-                    ab=0 if walked else 1,
-                    hit=int(hit),
-                    double=int(outcome == "double"),
-                    triple=int(outcome == "triple"),
-                    homerun=int(outcome == "homerun"),
-                    bb=int(outcome == "walk"),
-                    so=int(outcome == "strikeout"),
-                    hbp=int(outcome == "hit_by_pitch"),
-                    rbi=runs,
-                    run=int(reached == 4),
-                    away_score=score[Half.TOP],
-                    home_score=score[Half.BOTTOM],
-                )
-                outs += outs_made
-            if half is Half.TOP:
-                half = Half.BOTTOM
-            else:
-                half, inning = Half.TOP, inning + 1
-
     def between(self, first: int, last: int) -> Iterator[PlayData]:
         """Plays numbered ``first`` to ``last`` inclusive, made as they are taken."""
-        for play in self:
-            if play.play_number > last:
+        game = self._game
+        lineups = {Half.TOP: game.away, Half.BOTTOM: game.home}
+        # Simulated starters take the stored seats by position, so that a play's catcher is
+        # the stored catcher; the batting order is the simulation's.
+        positions = {
+            half: {**dict(zip(FIELDERS, team.batters, strict=True)), "P": team.pitcher}
+            for half, team in lineups.items()
+        }
+        played = innings = away_score = home_score = 0
+        for number in itertools.count():
+            if played >= last:
                 return
-            if play.play_number >= first:
-                yield play
+            simulated = _simulated_game(self._seed, number)
+            ids = {
+                lineup_id: positions[half][position]
+                for lineup_id, (half, position) in simulated.seats.items()
+            }
+            for play in simulated.plays[max(0, first - 1 - played) : last - played]:
+                update: dict[str, object] = {
+                    field: ids[lineup_id]
+                    for field in _LINEUP_FIELDS
+                    if (lineup_id := getattr(play, field)) is not None
+                }
+                yield play.model_copy(
+                    update={
+                        **update,
+                        "game_id": game.game_id,
+                        "play_number": played + play.play_number,
+                        "inning": innings + play.inning,
+                        "away_score": away_score + play.away_score,
+                        "home_score": home_score + play.home_score,
+                    }
+                )
+            final = simulated.plays[-1]
+            played += len(simulated.plays)
+            innings += final.inning
+            away_score += final.away_score
+            home_score += final.home_score
 
     def plays(self, first: int, last: int) -> list[PlayData]:
         """Plays numbered ``first`` to ``last`` inclusive."""
@@ -264,7 +222,6 @@ async def _seat_team(tx: Transaction, game_id: uuid.UUID, team_id: int, roster: 
         team_id=team_id,
         batters=tuple(ids[position] for position in FIELDERS),
         pitcher=pitcher.id,
-        catcher=ids["C"],
     )
 
 

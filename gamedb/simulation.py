@@ -24,6 +24,8 @@ substitution, the id of the lineup entry the driver created::
 Each game holds one undo (a rollback of the last few plays, after which the dice roll on),
 a pitching change when a pitcher tires, and pinch hitters late in close games. The
 :class:`GameRecord` it returns is what the database must hold once every event is stored.
+:meth:`GameSimulation.play_offline` drives a game to its end without a database, handing
+out the lineup ids itself.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ import dataclasses
 import datetime
 import random
 import uuid
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterator
 from typing import Literal
 
 from pydantic import JsonValue
@@ -433,6 +435,27 @@ class GameSimulation:
             substitutions=state.substitutions,
             undos=undos,
         )
+
+    def play_offline(self, lineup_ids: Iterator[int]) -> tuple[list[Event], GameRecord]:
+        """Seat the starters and :meth:`play` the game to its end without a database: each
+        starter (in :meth:`starters` order), then each substitute as he comes in, takes the
+        next id of ``lineup_ids``. Returns every event and the game's record::
+
+            sim = GameSimulation(game_id, League.SBA, seed=1)
+            events, record = sim.play_offline(itertools.count(1))
+        """
+        for starter in self.starters():
+            self.seat(starter, next(lineup_ids))
+        events: list[Event] = []
+        game = self.play()
+        reply: int | None = None
+        while True:
+            try:
+                event = game.send(reply)
+            except StopIteration as finished:
+                return events, finished.value
+            events.append(event)
+            reply = next(lineup_ids) if isinstance(event, Substitution) else None
 
     def _substitutions(self, state: _State) -> list[Substitution]:
         changes: list[Substitution] = []

@@ -1,4 +1,5 @@
-"""An in-process TCP proxy between gamedb and the test server that injects network faults.
+"""An in-process TCP proxy between gamedb and the test server that injects network faults
+and counts round trips.
 
 It listens on 127.0.0.1 and forwards to the server of a database URL (TCP or Unix socket).
 Faults switch at run time: pass, stall (a black hole: nothing moves either way, nothing is
@@ -12,6 +13,16 @@ server's reply to a transaction's end after the server committed it::
         proxy.stall()                                   # black hole
         proxy.pass_through()                            # the held bytes flow again
         assert proxy.stats.replies_dropped == 10
+
+A round trip is the client sending and then waiting for the server's answer before it sends
+again. The proxy counts each turn of a conversation in which the client speaks after the
+server did: a Parse/Describe the client flushes and waits on is one, the Bind/Execute after
+it another, and a query a pool sends when it takes a connection back (asyncpg's default
+reset) one more. Whatever the client library does underneath, that is what the wire carried::
+
+    before = proxy.stats.round_trips
+    await db.load_game_state(game_id)
+    assert proxy.stats.round_trips - before <= 2
 
 To find a transaction's end it reads just enough of the PostgreSQL protocol: every frontend
 message is a type byte and an int32 length, except the startup packet (no type byte), and an
@@ -73,6 +84,8 @@ class ProxyStats:
     """Transaction ends whose reply the proxy swallowed before closing the client side."""
     dropped_after_commit: int = 0
     """Of those, the ones the server reported as committed."""
+    round_trips: int = 0
+    """Turns in which a client spoke after its server answered (or first spoke)."""
 
 
 class _DropPlan:
@@ -108,6 +121,7 @@ class _Link:
     """One relayed client connection and what the proxy knows of its session."""
 
     __slots__ = (
+        "answered",
         "client",
         "dropping",
         "portals",
@@ -125,6 +139,9 @@ class _Link:
         self.portals: dict[bytes, bool] = {}
         self.write_since_sync = False
         self.dropping = False
+        # Whether the server has spoken since the client last did: the client's next bytes
+        # then open a new round trip.
+        self.answered = True
 
     def abort(self) -> None:
         for writer in (self.client, self.server):
@@ -299,6 +316,9 @@ class FaultProxy:
         starting = True
         with contextlib.suppress(OSError):
             while data := await source.read(65536):
+                if link.answered:
+                    link.answered = False
+                    self.stats.round_trips += 1
                 await self._hop()
                 pending += data
                 relay = bytearray()
@@ -312,6 +332,7 @@ class FaultProxy:
                         code = int.from_bytes(pending[4:8], "big")
                         if code in (_SSL_REQUEST, _GSSENC_REQUEST):
                             link.client.write(b"N")  # no encryption: the session stays readable
+                            link.answered = True
                         else:
                             relay += pending[:end]
                             starting = False
@@ -359,6 +380,7 @@ class FaultProxy:
         committed = True
         with contextlib.suppress(OSError):
             while data := await source.read(65536):
+                link.answered = True
                 await self._hop()
                 pending += data
                 if not link.dropping:

@@ -11,8 +11,8 @@ from collections.abc import AsyncIterator
 import pytest
 
 from gamedb import Database, GameSnapshot, GameStatus, Half
+from tests.proxy import FaultProxy
 from tests.simulate import AWAY, HOME, SimulatedGame
-from tests.wire import RoundTripCounter
 
 LEAGUES = ["sba", "pd"]
 
@@ -219,15 +219,15 @@ async def test_recovering_300_plays_takes_at_most_two_round_trips(
     database_url: str, include_rolls: bool
 ) -> None:
     async with (
-        RoundTripCounter(database_url) as relay,
-        await Database.connect(relay.url, db_pool_size=1, db_max_overflow=0) as db,
+        FaultProxy(database_url) as proxy,
+        await Database.connect(proxy.route(database_url), db_pool_size=1, db_max_overflow=0) as db,
     ):
         game = await play_long_game(db, "pd")
         counts = []
         for _ in range(3):
-            before = relay.round_trips
+            before = proxy.stats.round_trips
             snapshot = await db.load_game_state(game.game_id, include_rolls=include_rolls)
-            counts.append(relay.round_trips - before)
+            counts.append(proxy.stats.round_trips - before)
             assert snapshot is not None and len(snapshot.plays) == 300
     # The first call also prepares the statement on this connection.
     assert counts[0] <= 2 and counts[1:] == [1, 1], counts

@@ -25,9 +25,8 @@ CLOCK_START = datetime.datetime(2026, 11, 27, 19, 5, tzinfo=datetime.UTC)
 
 
 def play_offline(seed: str, league: League) -> tuple[list[Event], GameRecord]:
-    """Play a game with made-up lineup ids (as a database would hand them out) and a
+    """Play a game with lineup ids counted from 1 (as a database would hand them out) and a
     steady clock; return its events and its record."""
-    ids = itertools.count(1)
     ticks = itertools.count()
     sim = GameSimulation(
         uuid.UUID(int=0),
@@ -35,18 +34,7 @@ def play_offline(seed: str, league: League) -> tuple[list[Event], GameRecord]:
         seed=seed,
         clock=lambda: CLOCK_START + datetime.timedelta(seconds=next(ticks)),
     )
-    for person in sim.starters():
-        sim.seat(person, next(ids))
-    events: list[Event] = []
-    game = sim.play()
-    reply: int | None = None
-    while True:
-        try:
-            event = game.send(reply)
-        except StopIteration as finished:
-            return events, finished.value
-        events.append(event)
-        reply = next(ids) if isinstance(event, Substitution) else None
+    return sim.play_offline(itertools.count(1))
 
 
 def as_row(event: PlateAppearance) -> Play:
@@ -106,3 +94,34 @@ def test_games_have_pitching_changes_and_pinch_hitters() -> None:
         events, _ = play_offline(f"subs:{number}", League.PD)
         reasons |= {event.reason for event in events if isinstance(event, Substitution)}
     assert reasons == {"pitching change", "pinch hitter"}
+
+
+def test_play_offline_hands_out_the_given_lineup_ids_in_order() -> None:
+    sim = GameSimulation(uuid.UUID(int=0), League.SBA, seed="ids:1")
+    starters = sim.starters()
+    events, record = sim.play_offline(itertools.count(501))
+    handed = [entry.id for entry in record.lineups]
+    assert handed[: len(starters)] == list(range(501, 501 + len(starters)))
+    assert [(entry.ident, entry.position) for entry in record.lineups[: len(starters)]] == [
+        (person.ident, person.position) for person in starters
+    ]
+    substitutes = [entry for entry in record.lineups if not entry.is_starter]
+    assert substitutes
+    assert all(entry.id > handed[len(starters) - 1] for entry in substitutes)
+    assert sorted(handed) == handed
+    used = {
+        lineup_id
+        for play in record.plays
+        for lineup_id in (
+            play.batter_id,
+            play.pitcher_id,
+            play.catcher_id,
+            play.on_first_id,
+            play.on_second_id,
+            play.on_third_id,
+        )
+        if lineup_id is not None
+    }
+    assert used <= set(handed)
+    appearances = [event.play for event in events if isinstance(event, PlateAppearance)]
+    assert appearances[-1] == record.plays[-1]
