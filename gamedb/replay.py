@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from gamedb.models import GameState
-from gamedb_gen.models import Half, Play
+from gamedb_gen.models import Game, Half, Play
 
-__all__ = ["INITIAL_STATE", "replay_state", "state_after"]
+__all__ = ["INITIAL_STATE", "replay_state", "state_after", "stored_state"]
 
 INITIAL_STATE = GameState(inning=1, half=Half.TOP, home_score=0, away_score=0, outs=0)
 
@@ -51,3 +51,14 @@ def replay_state(plays: Sequence[Play]) -> GameState:
             if play.home_score < before.home_score or play.away_score < before.away_score:
                 raise ValueError(f"a score decreases at play {expected}")
     return state_after(plays[-1] if plays else None)
+
+
+def stored_state(game: Game) -> GameState:
+    """The state ``game``'s row holds, to compare with what the plays replay to."""
+    return GameState(
+        inning=game.current_inning,
+        half=game.current_half,
+        outs=game.outs,
+        home_score=game.home_score,
+        away_score=game.away_score,
+    )

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from gamedb import Database, GameSnapshot, GameStatus, Half
+from gamedb.replay import stored_state
 from tests.proxy import FaultProxy
 from tests.simulate import AWAY, HOME, SimulatedGame
 
@@ -56,19 +57,7 @@ def assert_snapshot_matches(snapshot: GameSnapshot, game: SimulatedGame) -> None
     assert stored.id == game.game_id
     assert str(stored.league_id) == game.league
     assert (stored.home_team_id, stored.away_team_id) == (HOME, AWAY)
-    assert (
-        stored.current_inning,
-        stored.current_half,
-        stored.outs,
-        stored.home_score,
-        stored.away_score,
-    ) == (
-        game.state.inning,
-        game.state.half,
-        game.state.outs,
-        game.state.home_score,
-        game.state.away_score,
-    )
+    assert stored_state(stored) == game.state
     assert stored.state_version == game.state_version
     assert stored.status is (GameStatus.ACTIVE if game.plays else GameStatus.PENDING)
 
@@ -200,13 +189,7 @@ async def test_a_snapshot_is_from_one_point_in_time(db: Database) -> None:
         assert snapshot.game.state_version == first_version + count
         if count:
             after = game.states[count - 1]
-            assert (
-                snapshot.game.current_inning,
-                snapshot.game.current_half,
-                snapshot.game.outs,
-                snapshot.game.home_score,
-                snapshot.game.away_score,
-            ) == (after.inning, after.half, after.outs, after.home_score, after.away_score)
+            assert stored_state(snapshot.game) == after
         assert snapshot.rolls is not None
         rolled_for = {roll.play_number for roll in snapshot.rolls}
         assert set(range(1, count + 1)) <= rolled_for, "rolls saved before a play are in it"

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from gamedb import Database, GameState, Half, Play
-from gamedb.replay import INITIAL_STATE, replay_state, state_after
+from gamedb.replay import INITIAL_STATE, replay_state, state_after, stored_state
 from tests.simulate import SimulatedGame
 
 GAME = uuid.uuid4()
@@ -182,18 +182,6 @@ async def test_replaying_stored_plays_gives_the_state_record_play_wrote(
             assert stored is not None
             replayed = replay_state(stored.plays)
             assert replayed == game.state
-            assert (
-                stored.game.current_inning,
-                stored.game.current_half,
-                stored.game.outs,
-                stored.game.home_score,
-                stored.game.away_score,
-            ) == (
-                replayed.inning,
-                replayed.half,
-                replayed.outs,
-                replayed.home_score,
-                replayed.away_score,
-            )
+            assert stored_state(stored.game) == replayed
     assert replay_state(await db.get_plays(game.game_id)) == game.state
     assert game.state.inning > 1, "the game went past the first inning"

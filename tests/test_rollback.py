@@ -26,7 +26,7 @@ from gamedb import (
     PlayData,
     PlayNotFound,
 )
-from gamedb.replay import replay_state
+from gamedb.replay import replay_state, stored_state
 from tests.simulate import AWAY, HOME, SimulatedGame
 
 
@@ -354,13 +354,7 @@ async def test_a_concurrent_writer_never_leaves_a_play_after_the_rollback_point(
         assert snapshot is not None
         assert [p.play_number for p in snapshot.plays] == list(range(1, target + 1))
         state = replay_state(snapshot.plays)
-        assert (
-            snapshot.game.current_inning,
-            snapshot.game.current_half,
-            snapshot.game.outs,
-            snapshot.game.home_score,
-            snapshot.game.away_score,
-        ) == (state.inning, state.half, state.outs, state.home_score, state.away_score)
+        assert stored_state(snapshot.game) == state
         del kept[target + 1 :]
         game = copy.deepcopy(kept[target])
         game.state_version = snapshot.game.state_version

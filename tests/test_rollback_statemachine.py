@@ -35,7 +35,7 @@ from hypothesis.stateful import (
 )
 
 from gamedb import Database, GameSnapshot
-from gamedb.replay import replay_state
+from gamedb.replay import replay_state, stored_state
 from tests.simulate import AWAY, HOME, SimulatedGame
 
 T = TypeVar("T")
@@ -161,19 +161,7 @@ class RollbackMachine(RuleBasedStateMachine):
         assert stored.game.state_version == game.state_version
         replayed = replay_state(stored.plays)
         assert replayed == game.state
-        assert (
-            stored.game.current_inning,
-            stored.game.current_half,
-            stored.game.outs,
-            stored.game.home_score,
-            stored.game.away_score,
-        ) == (
-            replayed.inning,
-            replayed.half,
-            replayed.outs,
-            replayed.home_score,
-            replayed.away_score,
-        )
+        assert stored_state(stored.game) == replayed
         assert stored.lineups == game.expected_lineups()
         assert stored.session == game.session
 
