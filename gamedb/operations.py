@@ -47,6 +47,7 @@ from gamedb.validation import (
     as_batting_order,
     as_enum,
     as_game_id,
+    as_game_state,
     as_int32,
     as_int64,
     as_stored_json,
@@ -166,18 +167,15 @@ class Operations:
         gid = as_game_id(game_id)
         if expected_version is not None:
             as_int64(expected_version, "expected_version", gid, minimum=0)
-        state = validate_input(
-            GameState,
-            {
-                "inning": inning,
-                "half": half,
-                "home_score": home_score,
-                "away_score": away_score,
-                "outs": 0 if outs is None else outs,
-            },
-            game_id=gid,
+        state, new_status = as_game_state(
+            gid,
+            inning=inning,
+            half=half,
+            home_score=home_score,
+            away_score=away_score,
+            outs=outs,
+            status=status,
         )
-        new_status = None if status is None else as_enum(GameStatus, status, "status", gid)
         attempts = 0
 
         async def work(conn: Executor) -> StateUpdate:

@@ -50,7 +50,7 @@ from gamedb.errors import (
 )
 from gamedb.models import GameState, PlayData, RollbackResult, RollRecord, validate_input
 from gamedb.retry import RetryPolicy
-from gamedb.validation import as_enum, as_game_id, as_int32, as_stored_json
+from gamedb.validation import as_game_id, as_game_state, as_int32, as_stored_json
 from gamedb_gen import Executor, games, plays, rolls, sessions
 from gamedb_gen.models import GameStatus, Half, Lineup, Roll
 
@@ -462,18 +462,15 @@ class GamePersister:
         """Queue the game's state (absolute values: of consecutive queued states only the
         last is written). ``outs`` / ``status`` left ``None`` keep the stored ones."""
         gid = as_game_id(game_id)
-        state = validate_input(
-            GameState,
-            {
-                "inning": inning,
-                "half": half,
-                "home_score": home_score,
-                "away_score": away_score,
-                "outs": 0 if outs is None else outs,
-            },
-            game_id=gid,
+        state, new_status = as_game_state(
+            gid,
+            inning=inning,
+            half=half,
+            home_score=home_score,
+            away_score=away_score,
+            outs=outs,
+            status=status,
         )
-        new_status = None if status is None else as_enum(GameStatus, status, "status", gid)
         write = _StateWrite(state, None if outs is None else state.outs, new_status)
         return await self._hand_off(gid, WriteKind.GAME_STATE, write)
 

@@ -15,12 +15,15 @@ from typing import TypeVar
 from pydantic import JsonValue, TypeAdapter, ValidationError
 
 from gamedb.errors import InvalidInput
+from gamedb.models import GameState, validate_input
 from gamedb.payloads import StoredJson
+from gamedb_gen.models import GameStatus, Half
 
 __all__ = [
     "as_batting_order",
     "as_enum",
     "as_game_id",
+    "as_game_state",
     "as_int32",
     "as_int64",
     "as_stored_json",
@@ -113,3 +116,30 @@ def as_stored_json(value: JsonValue, field: str, game_id: uuid.UUID) -> JsonValu
     except ValidationError as exc:
         problem = exc.errors(include_url=False)[0]["msg"]
         raise InvalidInput(f"{field} is not storable JSON: {problem}", game_id=game_id) from None
+
+
+def as_game_state(
+    game_id: uuid.UUID,
+    *,
+    inning: object,
+    half: Half | str,
+    home_score: object,
+    away_score: object,
+    outs: object,
+    status: GameStatus | str | None,
+) -> tuple[GameState, GameStatus | None]:
+    """The arguments of ``update_game_state`` checked: the state (``outs=None``, which keeps
+    the stored outs, checks as 0) and the new status (``None`` keeps the stored one)."""
+    state = validate_input(
+        GameState,
+        {
+            "inning": inning,
+            "half": half,
+            "home_score": home_score,
+            "away_score": away_score,
+            "outs": 0 if outs is None else outs,
+        },
+        game_id=game_id,
+    )
+    new_status = None if status is None else as_enum(GameStatus, status, "status", game_id)
+    return state, new_status
