@@ -27,6 +27,7 @@ from gamedb import (
     PlayNotFound,
 )
 from gamedb.replay import replay_state, stored_state
+from tests.factories import play_dict, set_up_game
 from tests.simulate import AWAY, HOME, SimulatedGame
 
 
@@ -359,3 +360,36 @@ async def test_a_concurrent_writer_never_leaves_a_play_after_the_rollback_point(
         game = copy.deepcopy(kept[target])
         game.state_version = snapshot.game.state_version
     assert outcomes["refused"] > 0, outcomes
+
+
+async def test_rolls_and_substitutions_in_flight_do_not_survive_a_rollback(db: Database) -> None:
+    game = await set_up_game(db)
+    for number in range(1, 7):
+        await db.save_play(play_dict(game, number))
+    async with db.transaction() as tx:
+        await tx.save_rolls_batch(
+            [
+                {
+                    "game_id": game.game_id,
+                    "roll_id": "late",
+                    "roll_type": "ab",
+                    "play_number": 6,
+                    "roll_data": {"dice": {"d20": 4}},
+                }
+            ]
+        )
+        await tx.add_substitution(
+            game_id=game.game_id,
+            replacing_id=game.home_pitcher.id,
+            after_play=5,
+            position="P",
+            player_id=9999,
+        )
+        rollback = asyncio.create_task(db.rollback_to_play(game.game_id, 3))
+        await asyncio.sleep(0.3)
+        # Their foreign keys share-lock the game row, which the rollback locks first.
+        assert not rollback.done(), "the rollback waits for the game's writes in flight"
+    result = await rollback
+    assert (result.rolls_removed, result.substitutions_removed, result.plays_removed) == (1, 1, 3)
+    active = {entry.id for entry in await db.get_active_lineup(game.game_id, 1)}
+    assert game.home_pitcher.id in active
