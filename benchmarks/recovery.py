@@ -157,19 +157,16 @@ async def measure_load_game_state(
     )
     rows_wins = by_rows.p50 <= by_document.p50
     best = by_rows if rows_wins else by_document
-    return Row(
-        operation=f"load_game_state ({len(expected.plays)} plays)",
-        unit="ms",
-        p50=timed.p50 * 1e3,
-        p99=timed.p99 * 1e3,
-        baseline=(
+    return Row.timed(
+        f"load_game_state ({len(expected.plays)} plays)",
+        timed,
+        best,
+        baseline_name=(
             "one raw UNION ALL of typed rows + model_validate"
             if rows_wins
             else "one raw JSON document + GameSnapshot.model_validate_json"
         ),
-        baseline_p50=best.p50 * 1e3,
         budget=LOAD_BUDGET,
-        samples=len(timed),
         details={
             "typed_rows_p50": by_rows.p50 * 1e3,
             "json_document_p50": by_document.p50 * 1e3,

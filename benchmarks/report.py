@@ -18,6 +18,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Literal
 
+from benchmarks.timing import Samples
+
 __all__ = ["Budget", "Report", "Row", "render_table", "write_json"]
 
 BudgetKind = Literal["ratio_at_most", "ratio_at_least", "p99_at_most"]
@@ -64,6 +66,30 @@ class Row:
     budget: Budget | None
     samples: int
     details: Mapping[str, Figure] = dataclasses.field(default_factory=dict)
+
+    @classmethod
+    def timed(
+        cls,
+        operation: str,
+        candidate: Samples,
+        baseline: Samples,
+        *,
+        baseline_name: str,
+        budget: Budget,
+        details: Mapping[str, Figure] | None = None,
+    ) -> Row:
+        """A latency row (milliseconds) from the interleaved samples of both sides."""
+        return cls(
+            operation=operation,
+            unit="ms",
+            p50=candidate.p50 * 1e3,
+            p99=candidate.p99 * 1e3,
+            baseline=baseline_name,
+            baseline_p50=baseline.p50 * 1e3,
+            budget=budget,
+            samples=len(candidate),
+            details={"baseline_p99": baseline.p99 * 1e3, **(details or {})},
+        )
 
     @property
     def ratio(self) -> float | None:

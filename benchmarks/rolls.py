@@ -65,14 +65,10 @@ async def measure_save_rolls_batch(
     timed, raw = await interleave(
         [candidate, baseline], iterations=iterations, warmup=warmup, tick=tick
     )
-    return Row(
-        operation=f"save_rolls_batch ({size:,} rolls)",
-        unit="ms",
-        p50=timed.p50 * 1e3,
-        p99=timed.p99 * 1e3,
-        baseline="raw copy_records_to_table of the same rows",
-        baseline_p50=raw.p50 * 1e3,
+    return Row.timed(
+        f"save_rolls_batch ({size:,} rolls)",
+        timed,
+        raw,
+        baseline_name="raw copy_records_to_table of the same rows",
         budget=ROLLS_BUDGET,
-        samples=len(timed),
-        details={"baseline_p99": raw.p99 * 1e3},
     )

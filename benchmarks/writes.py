@@ -55,16 +55,12 @@ async def measure_save_play(db: Database, game: PreparedGame, scale: Scale, tick
     timed, raw = await interleave(
         [candidate, baseline], iterations=scale.iterations, warmup=scale.warmup, tick=tick
     )
-    return Row(
-        operation="save_play",
-        unit="ms",
-        p50=timed.p50 * 1e3,
-        p99=timed.p99 * 1e3,
-        baseline="one raw INSERT … RETURNING id (pool.fetchval)",
-        baseline_p50=raw.p50 * 1e3,
+    return Row.timed(
+        "save_play",
+        timed,
+        raw,
+        baseline_name="one raw INSERT … RETURNING id (pool.fetchval)",
         budget=SAVE_PLAY_BUDGET,
-        samples=len(timed),
-        details={"baseline_p99": raw.p99 * 1e3},
     )
 
 
@@ -95,14 +91,10 @@ async def measure_update_game_state(
     timed, raw = await interleave(
         [candidate, baseline], iterations=scale.iterations, warmup=scale.warmup, tick=tick
     )
-    return Row(
-        operation="update_game_state",
-        unit="ms",
-        p50=timed.p50 * 1e3,
-        p99=timed.p99 * 1e3,
-        baseline="one raw UPDATE … RETURNING state_version (pool.fetchval)",
-        baseline_p50=raw.p50 * 1e3,
+    return Row.timed(
+        "update_game_state",
+        timed,
+        raw,
+        baseline_name="one raw UPDATE … RETURNING state_version (pool.fetchval)",
         budget=UPDATE_BUDGET,
-        samples=len(timed),
-        details={"baseline_p99": raw.p99 * 1e3},
     )
