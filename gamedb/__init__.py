@@ -12,7 +12,8 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from gamedb.database import Database, DatabaseOperations, Isolation, Transaction
+    from gamedb.compat import DatabaseOperations
+    from gamedb.database import Database, Isolation, Transaction
     from gamedb.errors import (
         ConfigurationError,
         ConnectionFailed,
@@ -75,7 +76,7 @@ _EXPORTS: dict[str, str] = {
     "ConnectionFailed": "gamedb.errors",
     "ConstraintViolation": "gamedb.errors",
     "Database": "gamedb.database",
-    "DatabaseOperations": "gamedb.database",
+    "DatabaseOperations": "gamedb.compat",
     "Game": "gamedb_gen.models",
     "GameDBError": "gamedb.errors",
     "GameMode": "gamedb_gen.models",

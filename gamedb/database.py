@@ -40,7 +40,7 @@ from gamedb.retry import RetryPolicy
 from gamedb.settings import Settings, redact_url
 from gamedb_gen import Executor, register_codecs
 
-__all__ = ["Database", "DatabaseOperations", "Isolation", "Transaction"]
+__all__ = ["Database", "Isolation", "Transaction"]
 
 T = TypeVar("T")
 Isolation = Literal["read_committed", "repeatable_read", "serializable"]
@@ -315,7 +315,3 @@ async def _release_as_is(conn: asyncpg.Connection) -> None:
     trip on every release. gamedb leaves no session state on pooled connections to reset: its
     settings go in at connect, it takes only transaction-scoped locks, and it never LISTENs
     or keeps cursors; asyncpg still rolls back a transaction left open before calling this."""
-
-
-DatabaseOperations = Database
-"""The old layer's name for the same class: switching is a change of import."""

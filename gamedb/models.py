@@ -10,9 +10,10 @@ Inputs validate before anything reaches the database, so a bad value raises
 from __future__ import annotations
 
 import datetime
+import enum
 import uuid
 from collections.abc import Mapping
-from typing import Annotated, Any, Self, TypeVar
+from typing import Annotated, Any, Protocol, Self, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -25,6 +26,7 @@ from pydantic import (
     StrictInt,
     StrictStr,
     ValidationError,
+    field_validator,
     model_validator,
 )
 
@@ -37,6 +39,7 @@ __all__ = [
     "BatterLine",
     "BoxScore",
     "BoxScoreLine",
+    "EngineRoll",
     "GameSnapshot",
     "GameState",
     "PdRosterLinkData",
@@ -74,7 +77,7 @@ def _in_utc(moment: datetime.datetime) -> datetime.datetime:
         raise ValueError("the time is outside the years 1-9999 in UTC") from None
 
 
-def validate_input(model: type[M], value: M | Mapping[str, Any], **context: Any) -> M:
+def validate_input(model: type[M], value: object, **context: Any) -> M:
     """``value`` as a ``model``; a validation failure raises :class:`InvalidInput`."""
     if isinstance(value, model):
         return value
@@ -155,6 +158,21 @@ class GameState(_Input):
     outs: Annotated[StrictInt, Field(ge=0, le=2)] = 0
 
 
+class EngineRoll(Protocol):
+    """The engine's dice object, which :class:`RollRecord` reads by attribute: besides these,
+    ``play_number``, ``team_id``, ``player_id``, ``context``, ``roll_data`` (else its
+    ``to_dict()``) and ``rolled_at`` (else ``timestamp``) when it has them."""
+
+    @property
+    def roll_id(self) -> str: ...
+
+    @property
+    def game_id(self) -> uuid.UUID: ...
+
+    @property
+    def roll_type(self) -> object: ...
+
+
 class RollRecord(_Input):
     """One dice roll, keyed by ``(game_id, roll_id)`` so a re-sent batch never duplicates."""
 
@@ -167,6 +185,29 @@ class RollRecord(_Input):
     roll_data: RollData
     context: StoredJson | None = None
     rolled_at: Annotated[AwareDatetime, Strict(), AfterValidator(_in_utc)] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_engine_roll(cls, value: Any) -> Any:
+        """The engine's dice objects, read by attribute as the old layer read them: each
+        field of the same name, ``roll_data`` else ``to_dict()``, ``rolled_at`` else
+        ``timestamp``."""
+        if isinstance(value, (Mapping, BaseModel)):
+            return value
+        fields = {name: getattr(value, name) for name in cls.model_fields if hasattr(value, name)}
+        to_dict = getattr(value, "to_dict", None)
+        if "roll_data" not in fields and callable(to_dict):
+            fields["roll_data"] = to_dict()
+        timestamp = getattr(value, "timestamp", None)
+        if "rolled_at" not in fields and not callable(timestamp):
+            fields["rolled_at"] = timestamp
+        return fields
+
+    @field_validator("roll_type", mode="before")
+    @classmethod
+    def _enum_value(cls, value: Any) -> Any:
+        # The engine's RollType is an enum; its value is what is stored.
+        return value.value if isinstance(value, enum.Enum) else value
 
 
 class StateUpdate(BaseModel):
@@ -230,6 +271,20 @@ class GameSnapshot(BaseModel):
     roster: list[RosterLink]
     session: GameSession | None
     rolls: list[Roll] | None = None
+
+    def __getitem__(self, key: str) -> Any:
+        """The old layer's dict-shaped result: ``snapshot["game"]["league_id"]``,
+        ``snapshot["plays"]`` (lists of dicts); a ``KeyError`` for any other key."""
+        if key not in type(self).model_fields:
+            raise KeyError(key)
+        value = getattr(self, key)
+        if isinstance(value, list):
+            return [item.model_dump() for item in value]
+        return value.model_dump() if isinstance(value, BaseModel) else value
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """``snapshot[key]``, or ``default`` for a key the old result did not have."""
+        return self[key] if key in type(self).model_fields else default
 
 
 class RollbackResult(BaseModel):

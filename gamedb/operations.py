@@ -30,6 +30,7 @@ from gamedb.errors import (
 from gamedb.models import (
     BatterLine,
     BoxScore,
+    EngineRoll,
     GameSnapshot,
     GameState,
     PdRosterLinkData,
@@ -67,6 +68,7 @@ from gamedb_gen.models import (
     Roll,
     RosterLink,
 )
+from gamedb_gen.rolls import save_rolls
 
 __all__ = ["Operations"]
 
@@ -98,7 +100,6 @@ class Operations:
 
     async def create_game(
         self,
-        *,
         game_id: uuid.UUID,
         league_id: League | str,
         home_team_id: int,
@@ -151,12 +152,12 @@ class Operations:
 
     async def update_game_state(
         self,
-        *,
         game_id: uuid.UUID,
         inning: int,
         half: Half | str,
         home_score: int,
         away_score: int,
+        *,
         outs: int | None = None,
         status: GameStatus | str | None = None,
         expected_version: int | None = None,
@@ -274,7 +275,6 @@ class Operations:
 
     async def add_pd_lineup_card(
         self,
-        *,
         game_id: uuid.UUID,
         team_id: int,
         card_id: int,
@@ -296,7 +296,6 @@ class Operations:
 
     async def add_sba_lineup_player(
         self,
-        *,
         game_id: uuid.UUID,
         team_id: int,
         player_id: int,
@@ -497,14 +496,14 @@ class Operations:
         return await self._run(gid, work)
 
     async def add_pd_roster_card(
-        self, *, game_id: uuid.UUID, card_id: int, team_id: int
+        self, game_id: uuid.UUID, card_id: int, team_id: int
     ) -> PdRosterLinkData:
         """Link a card to a PD team for this game (idempotent)."""
         link = await self._add_roster_link(game_id, League.PD, team_id, card_id, None)
         return PdRosterLinkData.from_link(link)
 
     async def add_sba_roster_player(
-        self, *, game_id: uuid.UUID, player_id: int, team_id: int
+        self, game_id: uuid.UUID, player_id: int, team_id: int
     ) -> SbaRosterLinkData:
         """Link a player to an SBA team for this game (idempotent)."""
         link = await self._add_roster_link(game_id, League.SBA, team_id, None, player_id)
@@ -581,12 +580,16 @@ class Operations:
 
     # ---- rolls ---------------------------------------------------------------------------
 
-    async def save_rolls_batch(self, rolls_: Sequence[RollRecord | Mapping[str, Any]]) -> int:
+    async def save_rolls_batch(
+        self, rolls: Sequence[RollRecord | Mapping[str, Any] | EngineRoll]
+    ) -> int:
         """Store a batch of rolls in one statement; returns how many were new. Rolls already
-        stored (same game and ``roll_id``) are skipped, so a re-sent batch never duplicates."""
-        if isinstance(rolls_, (str, bytes)) or not isinstance(rolls_, Sequence):
-            raise InvalidInput(f"rolls must be a list of RollRecord, got {type(rolls_).__name__}")
-        batch = [validate_input(RollRecord, roll) for roll in rolls_]
+        stored (same game and ``roll_id``) are skipped, so a re-sent batch never duplicates.
+        A roll is a :class:`RollRecord`, its dict, or the engine's dice object (read by
+        attribute, see :class:`RollRecord`)."""
+        if isinstance(rolls, (str, bytes)) or not isinstance(rolls, Sequence):
+            raise InvalidInput(f"rolls must be a list of RollRecord, got {type(rolls).__name__}")
+        batch = [validate_input(RollRecord, roll) for roll in rolls]
         if not batch:
             return 0
         # An error names the batch's game only when it has one: "game X does not exist" must
@@ -594,7 +597,7 @@ class Operations:
         games_ = {roll.game_id for roll in batch}
         gid = games_.pop() if len(games_) == 1 else None
         payload = _rolls_json.dump_json(batch).decode()
-        return await self._run(gid, lambda conn: rolls.save_rolls(conn, rolls=payload))
+        return await self._run(gid, lambda conn: save_rolls(conn, rolls=payload))
 
     async def get_rolls_for_game(self, game_id: uuid.UUID) -> list[Roll]:
         """The game's rolls in the order they were rolled."""
