@@ -25,8 +25,8 @@ from typing import Any, TypeVar
 import asyncpg
 import click
 
+from gamedb import legacy, render
 from gamedb import migrate as migrations
-from gamedb import render
 from gamedb.database import Database
 from gamedb.demo import HALF_INNINGS, run_demo
 from gamedb.embedded import EMBEDDED_DATABASE, data_dir, embedded_database_url
@@ -306,6 +306,53 @@ def rollback(game_id: uuid.UUID, play: int, yes: bool) -> None:
         click.echo(render.rollback(result, play))
 
     _run(work)
+
+
+@cli.command("import-legacy", short_help="Bring games over from the old layer's tables.")
+@click.argument("source_url")
+@click.option(
+    "--game", "game_ids", type=click.UUID, multiple=True, help="Only this game (repeatable)."
+)
+@click.option("--dry-run", is_flag=True, help="Check and count every game; write nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON, no progress bar.")
+def import_legacy(
+    source_url: str, game_ids: tuple[uuid.UUID, ...], dry_run: bool, as_json: bool
+) -> None:
+    """Copy games from the old SQLAlchemy layer's tables at SOURCE_URL into gamedb: the games,
+    lineups with substitutions, plays, roster links, dice rolls and sessions.
+
+    SOURCE_URL is opened read-only. Each game arrives whole or not at all, lineup and play
+    ids remapped. A game gamedb's rules refuse (a position outside the list, a gap in the
+    play numbers, a lineup id of another game, a card and a player on one row, ...) is
+    skipped with the reason. Games already in gamedb are left alone, so a second run imports
+    nothing twice and an interrupted run resumes. Exits 1 when a game was skipped.
+    """
+
+    async def work() -> legacy.ImportReport:
+        async with _connect(db_pool_size=1, db_max_overflow=0) as db:
+            with contextlib.ExitStack() as stack:
+                bars: list[Any] = []
+
+                def progress(done: int, total: int) -> None:
+                    if not bars:
+                        bar = click.progressbar(
+                            length=total, label="Importing games", file=sys.stderr
+                        )
+                        bars.append(stack.enter_context(bar))
+                    bars[0].update(1)
+
+                return await legacy.import_legacy(
+                    db,
+                    source_url,
+                    game_ids=game_ids or None,
+                    dry_run=dry_run,
+                    on_progress=None if as_json else progress,
+                )
+
+    report = _run(work)
+    click.echo(report.model_dump_json(indent=2) if as_json else report.table())
+    if report.skipped:
+        raise click.exceptions.Exit(1)
 
 
 def main() -> None:

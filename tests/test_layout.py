@@ -8,6 +8,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SQL = re.compile(r"\b(SELECT|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM|CREATE|ALTER|DROP)\b")
+# The one exception: the importer reads the old layer's tables, another program's schema that
+# sqlc cannot check against gamedb's (and whose columns it reads by name, whatever they are).
+# Those statements may only read.
+FOREIGN_SCHEMA_READERS = {"gamedb/legacy.py"}
+READ_ONLY = re.compile(
+    r"SELECT\b(?!.*(;|\b(INSERT|UPDATE|DELETE|FOR\s+(NO\s+KEY\s+)?UPDATE|FOR\s+(KEY\s+)?SHARE)\b)).*",
+    re.S,
+)
 
 
 def test_no_sql_in_the_handwritten_layer() -> None:
@@ -18,6 +26,10 @@ def test_no_sql_in_the_handwritten_layer() -> None:
                 isinstance(node, ast.Constant)
                 and isinstance(node.value, str)
                 and SQL.search(node.value)
+                and not (
+                    str(path.relative_to(ROOT)) in FOREIGN_SCHEMA_READERS
+                    and READ_ONLY.fullmatch(node.value)
+                )
             ):
                 offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}: {node.value[:60]!r}")
     assert not offenders, "SQL belongs in queries/: " + "; ".join(offenders)
@@ -41,3 +53,10 @@ def test_every_query_file_has_a_module() -> None:
 def test_packages_are_typed() -> None:
     for package in ("gamedb", "gen/gamedb_gen", "codegen/gamedb_codegen"):
         assert (ROOT / package / "py.typed").exists(), package
+
+
+def test_the_foreign_schema_reads_only_read() -> None:
+    assert READ_ONLY.fullmatch("SELECT * FROM plays WHERE game_id = $1 ORDER BY play_number")
+    assert not READ_ONLY.fullmatch("SELECT * FROM games FOR UPDATE")
+    assert not READ_ONLY.fullmatch("WITH d AS (DELETE FROM games RETURNING id) SELECT * FROM d")
+    assert not READ_ONLY.fullmatch("SELECT 1; DROP TABLE games")
