@@ -74,7 +74,8 @@ async def fill_old_tables(
             made.append((gid, await _write_game(conn, gid, league, seed * 1000 + n, n)))
             clean.append(gid)
         dirty: dict[uuid.UUID, str] = {}
-        for (gid, record), kind in zip(made[-len(DIRTY) :] if with_dirty else [], DIRTY):
+        spoiled = made[-len(DIRTY) :] if with_dirty else []
+        for (gid, record), kind in zip(spoiled, list(DIRTY)[: len(spoiled)], strict=True):
             other = made[0][0] if gid != made[0][0] else made[1][0]
             await _dirty(conn, gid, record, kind, other)
             dirty[gid] = kind

@@ -287,6 +287,14 @@ def test_command_table_json_and_exit_status(
     assert DIRTY[games.dirty[dirty]] in report["games"][1]["reason"]
     assert "***" in report["source"] or "@" not in report["source"]
 
+    listed = runner.invoke(cli, ["--help"], env=env)
+    assert "\n  import-legacy " in listed.stdout
+    usage = runner.invoke(cli, ["import-legacy", "--help"], env=env)
+    assert usage.exit_code == 0
+    assert usage.stdout.startswith("Usage: gamedb import-legacy [OPTIONS] SOURCE_URL")
+    for option in ("--game", "--dry-run", "--json"):
+        assert option in usage.stdout
+
     bad = runner.invoke(cli, ["import-legacy", "mysql://x/y"], env=env)
     assert bad.exit_code == 1
     assert "postgresql://" in bad.stderr

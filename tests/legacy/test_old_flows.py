@@ -10,14 +10,19 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import enum
+import inspect
+import re
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from gamedb import Database, DatabaseOperations, GameNotFound, InvalidInput
+import gamedb
+from gamedb import Database, DatabaseOperations, GameNotFound, InvalidInput, compat
 from gamedb.compat import UnknownGame
+from gamedb.operations import Operations
 
 FIELDERS = ["CF", "SS", "1B", "LF", "3B", "RF", "C", "2B", "DH"]
 HOME, AWAY = 10, 20
@@ -485,3 +490,28 @@ async def test_the_typed_api_takes_the_old_positional_calls(db: Database) -> Non
     with pytest.raises(GameNotFound) as missing:
         await db.update_game_state(uuid.uuid4(), 1, "top", 0, 0)
     assert not isinstance(missing.value, ValueError)  # the typed API keeps its typed error
+
+
+# ---- the README's migration guide ----------------------------------------------------------
+
+README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+GUIDE = README[README.index("## Switching from the old SQLAlchemy layer") :]
+GUIDE = GUIDE[: GUIDE.index("\n## ", 4)]
+
+
+def test_the_one_import_is_the_compat_class() -> None:
+    assert "\nfrom gamedb import DatabaseOperations  #" in GUIDE
+    assert gamedb.DatabaseOperations is DatabaseOperations is compat.DatabaseOperations
+
+
+def test_every_old_call_in_the_guide_takes_its_documented_arguments() -> None:
+    calls = re.findall(r"^\| `(\w+)\(([^)]*)\)`", GUIDE, re.M)
+    assert len(calls) >= 18
+    ops = DatabaseOperations()
+    for name, arguments in calls:
+        documented = [argument.split("=")[0] for argument in arguments.split(", ") if argument]
+        own = getattr(DatabaseOperations, name, None)
+        signature = inspect.signature(own if own is not None else getattr(Operations, name))
+        taken = [p for p in signature.parameters if p != "self"]
+        assert taken[: len(documented)] == documented, name
+        assert callable(getattr(ops, name))
