@@ -58,9 +58,10 @@ _COUNT_FIELDS = (
 # The source is another program's schema, not gamedb's: these reads are its only SQL, and
 # they only read (the connection is read-only besides).
 _TABLE_EXISTS = "SELECT to_regclass($1) IS NOT NULL"
-_ALL_GAMES = "SELECT * FROM games ORDER BY id"
-_SOME_GAMES = "SELECT * FROM games WHERE id = ANY($1::uuid[]) ORDER BY id"
+_ALL_GAMES = "SELECT id FROM games ORDER BY id"
+_SOME_GAMES = "SELECT id FROM games WHERE id = ANY($1::uuid[]) ORDER BY id"
 _GAME_ROWS = {
+    "games": "SELECT * FROM games WHERE id = $1",
     "lineups": "SELECT * FROM lineups WHERE game_id = $1 ORDER BY id",
     "plays": "SELECT * FROM plays WHERE game_id = $1 ORDER BY play_number",
     "roster_links": "SELECT * FROM roster_links WHERE game_id = $1 ORDER BY id",
@@ -221,16 +222,9 @@ async def import_legacy(
         rows = await (
             source.fetch(_SOME_GAMES, wanted) if wanted is not None else source.fetch(_ALL_GAMES)
         )
-        found = {_Row("games", row).required("id"): row for row in rows}
-        order = wanted if wanted is not None else list(found)
+        order = wanted if wanted is not None else [row["id"] for row in rows]
         for done, gid in enumerate(order, start=1):
-            if gid not in found:
-                outcome = GameOutcome(
-                    game_id=gid, outcome="skipped", reason="not in the old layer's tables"
-                )
-            else:
-                outcome = await _one_game(db, source, tables, found[gid], dry_run)
-            report.games.append(outcome)
+            report.games.append(await _one_game(db, source, tables, gid, dry_run))
             if on_progress is not None:
                 on_progress(done, len(order))
     except LegacySchemaError:
@@ -266,10 +260,10 @@ async def _one_game(
     db: Database,
     source: asyncpg.Connection,
     tables: frozenset[str],
-    game_row: asyncpg.Record,
+    gid: uuid.UUID,
     dry_run: bool,
 ) -> GameOutcome:
-    gid: uuid.UUID = game_row["id"]
+    # One snapshot of the game and its rows, should the old layer still be writing.
     async with source.transaction(isolation="repeatable_read", readonly=True):
         rows = {
             table: [_Row(table, row) for row in await source.fetch(query, gid)]
@@ -277,8 +271,10 @@ async def _one_game(
             else []
             for table, query in _GAME_ROWS.items()
         }
+    if not rows["games"]:
+        return GameOutcome(game_id=gid, outcome="skipped", reason="not in the old layer's tables")
     try:
-        game = _checked(_Row("games", game_row), rows)
+        game = _checked(rows["games"][0], rows)
     except (_Dirty, InvalidInput) as exc:
         return GameOutcome(game_id=gid, outcome="skipped", reason=str(exc))
     if dry_run:

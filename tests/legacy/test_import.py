@@ -13,29 +13,16 @@ import asyncpg
 import pytest
 from click.testing import CliRunner
 
+from conftest import _create_database, _drop_database
 from gamedb import Database
 from gamedb.cli import cli
 from gamedb.legacy import POSITIONS, ImportInterrupted, LegacySchemaError, import_legacy
-from gamedb.settings import with_database
 from tests.legacy.oldlayer import DIRTY, OLD_SCHEMA, OldGames, assert_round_trip, fill_old_tables
 
 
 async def _new_database(admin_url: str) -> tuple[str, str]:
     name = f"gamedb_old_layer_{uuid.uuid4().hex[:10]}"
-    conn = await asyncpg.connect(admin_url)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    return name, with_database(admin_url, name)
-
-
-async def _drop_database(admin_url: str, name: str) -> None:
-    conn = await asyncpg.connect(admin_url)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
+    return name, await _create_database(admin_url, name)
 
 
 @pytest.fixture(scope="module")
