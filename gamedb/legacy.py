@@ -141,15 +141,15 @@ class ImportReport(BaseModel):
         ]
         if lines:
             lines.append("")
-        width = max(len(table) for table in TABLES)
-        lines += [
-            f"{'games ' + verb:<{width + 12}} {self.imported:>9,}",
-            f"{'games already in gamedb':<{width + 12}} {self.present:>9,}",
-            f"{'games skipped':<{width + 12}} {self.skipped:>9,}",
-            "",
-            f"{'table':<{width}}  rows {verb}",
+        totals = [
+            (f"games {verb}", self.imported),
+            ("games already in gamedb", self.present),
+            ("games skipped", self.skipped),
+            ("", None),
+            (f"rows {verb}:", None),
+            *((f"  {table}", count) for table, count in self.rows.items()),
         ]
-        lines += [f"{table:<{width}}  {count:>9,}" for table, count in self.rows.items()]
+        lines += [label if count is None else f"{label:<24}{count:>10,}" for label, count in totals]
         return "\n".join(lines)
 
 
