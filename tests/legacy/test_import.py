@@ -13,16 +13,30 @@ import asyncpg
 import pytest
 from click.testing import CliRunner
 
-from conftest import _create_database, _drop_database
 from gamedb import Database
 from gamedb.cli import cli
 from gamedb.legacy import POSITIONS, ImportInterrupted, LegacySchemaError, import_legacy
+from gamedb.settings import with_database
 from tests.legacy.oldlayer import DIRTY, OLD_SCHEMA, OldGames, assert_round_trip, fill_old_tables
 
 
+async def _on_server(admin_url: str, statement: str) -> None:
+    conn = await asyncpg.connect(admin_url)
+    try:
+        await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
 async def _new_database(admin_url: str) -> tuple[str, str]:
+    """An empty database of the test's own, for the old layer's tables: its name and URL."""
     name = f"gamedb_old_layer_{uuid.uuid4().hex[:10]}"
-    return name, await _create_database(admin_url, name)
+    await _on_server(admin_url, f'CREATE DATABASE "{name}"')
+    return name, with_database(admin_url, name)
+
+
+async def _drop_database(admin_url: str, name: str) -> None:
+    await _on_server(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="module")
