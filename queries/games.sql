@@ -34,9 +34,10 @@ WITH target AS (
         away_score = @away_score,
         outs = COALESCE(sqlc.narg(outs), games.outs),
         status = COALESCE(sqlc.narg(status), games.status),
+        -- now() as a subquery: Citus refuses a volatile function call in CASE or COALESCE.
         completed_at = CASE
             WHEN COALESCE(sqlc.narg(status), games.status) = 'completed'
-                THEN COALESCE(games.completed_at, now())
+                THEN COALESCE(games.completed_at, (SELECT now()))
         END,
         state_version = games.state_version + 1,
         updated_at = now()

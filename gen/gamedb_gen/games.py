@@ -104,9 +104,10 @@ WITH target AS (
         away_score = $4,
         outs = COALESCE($5, games.outs),
         status = COALESCE($6, games.status),
+        -- now() as a subquery: Citus refuses a volatile function call in CASE or COALESCE.
         completed_at = CASE
             WHEN COALESCE($6, games.status) = 'completed'
-                THEN COALESCE(games.completed_at, now())
+                THEN COALESCE(games.completed_at, (SELECT now()))
         END,
         state_version = games.state_version + 1,
         updated_at = now()
