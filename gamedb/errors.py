@@ -11,6 +11,7 @@ Every error gamedb raises is a :class:`GameDBError`; each carries the game it co
 
 from __future__ import annotations
 
+import re
 import ssl
 import uuid
 
@@ -149,12 +150,25 @@ def is_transient(exc: BaseException) -> bool:
     )
 
 
+# Citus relays a worker's error without its constraint field, and names the shard's copy of
+# the constraint: "plays_batter_fkey_102131" for plays_batter_fkey.
+_RELAYED_CONSTRAINT = re.compile(r'constraint "(?P<name>[^"]+?)(?:_\d+)?"')
+
+
+def _constraint_name(exc: asyncpg.IntegrityConstraintViolationError) -> str | None:
+    named: str | None = getattr(exc, "constraint_name", None)
+    if named is not None:
+        return named
+    relayed = _RELAYED_CONSTRAINT.search(getattr(exc, "message", None) or str(exc))
+    return relayed["name"] if relayed else None
+
+
 def translate(exc: BaseException, *, game_id: uuid.UUID | None = None) -> GameDBError:
     """Turn an asyncpg (or socket) error into gamedb's typed error; raise it ``from exc``."""
     if isinstance(exc, GameDBError):
         return exc
     if isinstance(exc, asyncpg.IntegrityConstraintViolationError):
-        constraint = getattr(exc, "constraint_name", None)
+        constraint = _constraint_name(exc)
         if game_id is not None and constraint is not None and constraint.endswith("_game_fkey"):
             return GameNotFound(game_id)
         detail = getattr(exc, "detail", None)
