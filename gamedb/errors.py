@@ -117,6 +117,14 @@ class ConnectionFailed(TransientError):
 
 
 _TRANSIENT_SQLSTATES = frozenset({"40001", "40P01", "57P01", "57P02", "57P03", "53300", "55P03"})
+# A Citus coordinator reports a connection to a worker it lost (the worker restarting, its
+# backend terminated) as an internal error (XX000) carrying the worker's words.
+_LOST_WORKER_CONNECTION = (
+    "terminating connection due to administrator command",
+    "connection to the remote node",
+    "server closed the connection unexpectedly",
+    "connection not open",
+)
 
 
 DRIVER_ERRORS: tuple[type[BaseException], ...] = (
@@ -138,6 +146,7 @@ def is_transient(exc: BaseException) -> bool:
         return (
             state in _TRANSIENT_SQLSTATES
             or state.startswith("08")
+            or (state == "XX000" and any(words in str(exc) for words in _LOST_WORKER_CONNECTION))
             or isinstance(exc, asyncpg.InvalidCachedStatementError)
         )
     if isinstance(exc, asyncpg.InterfaceError):
