@@ -9,6 +9,7 @@ The rest of the suite runs on the cluster too (load_game_state's one round trip:
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import re
 import uuid
@@ -19,7 +20,6 @@ import asyncpg
 import pytest
 from asyncpg.pool import PoolConnectionProxy
 
-from conftest import ON_CITUS
 from gamedb import Database, GamePersister, RollData, RollRecord, WriteHandle
 from gamedb.citus import distribute
 from gamedb.errors import ConfigurationError
@@ -29,6 +29,7 @@ from gamedb_gen import register_codecs
 from tests.factories import AWAY, HOME, play_dict, set_up_game
 from tests.test_persister import assert_stored, play_game, set_up_games
 
+ON_CITUS = os.environ.get("GAMEDB_TEST_BACKEND") == "citus"
 Traced: TypeAlias = tuple[Database, list[asyncpg.PostgresLogMessage]]
 
 pytestmark = [
