@@ -104,13 +104,15 @@ WITH target AS (
         away_score = $4,
         outs = COALESCE($5, games.outs),
         status = COALESCE($6, games.status),
-        -- now() as a subquery: Citus refuses a volatile function call in CASE or COALESCE.
         completed_at = CASE
             WHEN COALESCE($6, games.status) = 'completed'
-                THEN COALESCE(games.completed_at, (SELECT now()))
+                THEN COALESCE(games.completed_at, clock.now)
         END,
         state_version = games.state_version + 1,
         updated_at = now()
+    -- now() read as a row: Citus refuses it inside CASE or COALESCE, and evaluating it
+    -- apart would split the statement into several round trips to the game's node.
+    FROM (SELECT now() AS now) AS clock
     WHERE games.id = $7
         AND ($8::bigint IS NULL
              OR games.state_version = $8::bigint)
