@@ -8,7 +8,7 @@ PYTHON ?= python3
 # The vendored Citus source, relative to the repository root (or absolute).
 CITUS_SOURCE ?= ../shared/vendor/citus-*.tar.gz
 
-.PHONY: help setup generate migrate check lint types fresh vet test test-faults test-citus bench demo stop citus citus-stop clean
+.PHONY: help setup generate migrate check lint types fresh vet test test-faults test-citus bench bench-citus demo stop citus citus-stop clean
 
 help: ## Show the targets and what they do
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -47,14 +47,23 @@ check: lint types fresh vet ## Everything CI checks before the tests: lint, type
 test: setup ## Run the test suite against a real PostgreSQL (embedded unless GAMEDB_TEST_DATABASE_URL)
 	$(PY) -m pytest -q
 
-test-citus: setup ## Run the test suite against the Citus cluster of `make citus`
-	GAMEDB_TEST_BACKEND=citus $(PY) -m pytest -q
+# The suites of per-game work; the others test one server's own machinery (creating
+# databases, dbmate, TLS, the CLI) and run on the single-server backends.
+CITUS_SUITES := tests/test_citus.py tests/test_operations.py tests/test_recovery.py \
+	tests/test_rollback.py tests/test_rollback_statemachine.py tests/test_persister.py \
+	tests/test_replay.py tests/test_database.py tests/test_faults.py tests/test_privileges.py
+
+test-citus: setup ## Run the per-game suites against the Citus cluster of `make citus`
+	GAMEDB_TEST_BACKEND=citus $(PY) -m pytest -q $(CITUS_SUITES)
 
 test-faults: setup ## The fault-injection tests at full counts (slow)
 	GAMEDB_FULL_FAULTS=1 $(PY) -m pytest -q -m slow
 
 bench: setup ## Measure every budget against raw asyncpg in the same run
 	$(PY) -m benchmarks
+
+bench-citus: setup ## The Citus cluster of `make citus` against the embedded server
+	$(PY) -m benchmarks --citus
 
 demo: setup ## Play simulated games, recover them from the database, and verify
 	$(BIN)/gamedb demo
