@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import random
 import re
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -27,7 +26,7 @@ from gamedb.retry import RetryPolicy
 from gamedb.settings import Settings, with_database
 from gamedb_gen import register_codecs
 from tests.factories import AWAY, HOME, play_dict, set_up_game
-from tests.test_persister import assert_stored, play_game, set_up_games
+from tests.test_persister import write_through_kills
 
 ON_CITUS = os.environ.get("GAMEDB_TEST_BACKEND") == "citus"
 Traced: TypeAlias = tuple[Database, list[asyncpg.PostgresLogMessage]]
@@ -40,6 +39,11 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore::asyncpg.InterfaceWarning"),
 ]
 
+KILL_WORKER_CONNECTIONS = """
+SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+WHERE datname = current_database() AND pid <> pg_backend_pid()
+    AND application_name LIKE 'citus_internal%'
+"""
 TABLES = ("games", "lineups", "plays", "roster_links", "rolls", "game_sessions")
 # With citus.log_remote_commands, the coordinator reports each command it sends to a node.
 _SERVER = re.compile(r"on server \S+@(\S+:\d+)")
@@ -263,55 +267,17 @@ async def test_killed_worker_connections_lose_and_duplicate_no_acknowledged_writ
     from devtools.citus_cluster import running_cluster
 
     cluster = running_cluster()
-    total, kills, game_count, interval = 2_000, 5, 50, 0.1
-    per_game = total // game_count
-    rng = random.Random(16)
-    games = await set_up_games(db, game_count)
     worker = with_database(cluster.url(cluster.workers[0]), database_url.rsplit("/", 1)[1])
     killer = await asyncio.wait_for(asyncpg.connect(worker), 10)
-    terminated: list[int] = []
     try:
-        async with GamePersister(db) as persister:
-
-            async def kill() -> None:
-                # The coordinator's connections to this worker, mid-transaction or idle.
-                while len(terminated) < kills:
-                    await asyncio.sleep(interval)
-                    count = await killer.fetchval(
-                        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                        "WHERE datname = current_database() AND pid <> pg_backend_pid() "
-                        "AND application_name LIKE 'citus_internal%'"
-                    )
-                    if count:
-                        terminated.append(count)
-
-            pace = kills * interval / per_game
-            killing = asyncio.create_task(kill())
-            expected = await asyncio.gather(
-                *(
-                    play_game(
-                        persister,
-                        game,
-                        random.Random(rng.random()),
-                        writes=per_game,
-                        pace=pace,
-                        until=killing,
-                    )
-                    for game in games
-                )
-            )
-            await killing
-            await persister.flush()
-            metrics = persister.metrics
+        # The coordinator's connections to this worker, mid-transaction or idle.
+        terminated, metrics = await write_through_kills(
+            db, killer, KILL_WORKER_CONNECTIONS, total=2_000, kills=5
+        )
     finally:
         await killer.close()
-    for stream in expected:
-        await assert_stored(db, stream)
-    assert len(terminated) == kills
-    assert metrics.failed == 0
-    assert metrics.retries > 0
     print(
-        f"\nworker kills: {kills} x ({sum(terminated)} coordinator connections) during "
-        f"{metrics.committed} writes of {game_count} games: {metrics.retries} group retries, "
+        f"\nworker kills: {len(terminated)} x ({sum(terminated)} coordinator connections) during "
+        f"{metrics.committed} writes of 50 games: {metrics.retries} group retries, "
         "0 lost, 0 duplicated"
     )
