@@ -79,4 +79,5 @@ citus-stop: setup ## Stop the Citus cluster
 
 clean: ## Remove the venv, caches and the embedded server's data
 	-$(MAKE) stop
+	-$(MAKE) citus-stop
 	rm -rf $(VENV) .gamedb .mypy_cache .ruff_cache .pytest_cache build dist *.egg-info

@@ -26,6 +26,16 @@ ON_CITUS = os.environ.get("GAMEDB_TEST_BACKEND") == "citus"
 """Whether the suite runs on the Citus cluster (``make test-citus``)."""
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """On Citus, skip the tests marked ``single_server(reason)``, giving their reason."""
+    if not ON_CITUS:
+        return
+    for item in items:
+        marker = item.get_closest_marker("single_server")
+        if marker is not None:
+            item.add_marker(pytest.mark.skip(reason=f"single server only: {marker.args[0]}"))
+
+
 def _admin_url_from_backend() -> Iterator[str]:
     if ON_CITUS:
         from devtools.citus_cluster import running_cluster

@@ -533,6 +533,9 @@ async def test_killed_backends_lose_and_duplicate_no_acknowledged_write(
     )
 
 
+@pytest.mark.single_server(
+    "injects failures with a trigger; Citus refuses triggers on distributed tables"
+)
 async def test_serialization_failures_and_deadlocks_are_retried(
     db: Database, database_url: str
 ) -> None:
