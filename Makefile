@@ -5,8 +5,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 PYTHON ?= python3
+# The vendored Citus source, relative to the repository root (or absolute).
+CITUS_SOURCE ?= ../shared/vendor/citus-*.tar.gz
 
-.PHONY: help setup generate migrate check lint types fresh vet test test-faults bench demo stop clean
+.PHONY: help setup generate migrate check lint types fresh vet test test-faults test-citus bench bench-citus demo stop citus citus-stop clean
 
 help: ## Show the targets and what they do
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -29,7 +31,7 @@ lint: setup ## ruff lint and format check
 	$(BIN)/ruff format --check .
 
 types: setup ## mypy --strict over gamedb, gen, codegen and tests
-	$(BIN)/mypy gamedb gen codegen tests conftest.py benchmarks
+	$(BIN)/mypy gamedb gen codegen tests conftest.py benchmarks devtools
 
 fresh: setup ## Regenerate into a clean gen/ and fail on any difference from git
 	rm -rf gen/gamedb_gen
@@ -45,11 +47,23 @@ check: lint types fresh vet ## Everything CI checks before the tests: lint, type
 test: setup ## Run the test suite against a real PostgreSQL (embedded unless GAMEDB_TEST_DATABASE_URL)
 	$(PY) -m pytest -q
 
+# The suites of per-game work; the others test one server's own machinery (creating
+# databases, dbmate, TLS, the CLI) and run on the single-server backends.
+CITUS_SUITES := tests/test_citus.py tests/test_operations.py tests/test_recovery.py \
+	tests/test_rollback.py tests/test_rollback_statemachine.py tests/test_persister.py \
+	tests/test_replay.py tests/test_database.py tests/test_faults.py tests/test_privileges.py
+
+test-citus: setup ## Run the per-game suites against the Citus cluster of `make citus`
+	GAMEDB_TEST_BACKEND=citus $(PY) -m pytest -q $(CITUS_SUITES)
+
 test-faults: setup ## The fault-injection tests at full counts (slow)
 	GAMEDB_FULL_FAULTS=1 $(PY) -m pytest -q -m slow
 
 bench: setup ## Measure every budget against raw asyncpg in the same run
 	$(PY) -m benchmarks
+
+bench-citus: setup ## The Citus cluster of `make citus` against the embedded server
+	$(PY) -m benchmarks --citus
 
 demo: setup ## Play simulated games, recover them from the database, and verify
 	$(BIN)/gamedb demo
@@ -57,6 +71,13 @@ demo: setup ## Play simulated games, recover them from the database, and verify
 stop: setup ## Stop the embedded PostgreSQL server
 	$(PY) -c "from gamedb.embedded import stop_embedded_server; stop_embedded_server()"
 
+citus: setup ## Build Citus (once) and start a coordinator and two workers (ports 9700-9702)
+	@CITUS_SOURCE='$(CITUS_SOURCE)' $(PY) -m devtools.citus_cluster start
+
+citus-stop: setup ## Stop the Citus cluster
+	@$(PY) -m devtools.citus_cluster stop
+
 clean: ## Remove the venv, caches and the embedded server's data
 	-$(MAKE) stop
+	-$(MAKE) citus-stop
 	rm -rf $(VENV) .gamedb .mypy_cache .ruff_cache .pytest_cache build dist *.egg-info

@@ -4,6 +4,7 @@ and exit 1 when a budget is missed::
     python -m benchmarks                              # the defaults, about a minute on 2 cores
     python -m benchmarks --iterations 5000 --games 400 --memory-games 400 4000
     DATABASE_URL=postgresql://bench@db/games python -m benchmarks --output /tmp/run.json
+    python -m benchmarks --citus                      # the Citus cluster vs the embedded server
 """
 
 from __future__ import annotations
@@ -53,12 +54,23 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--output", type=Path, default=RESULTS, help=f"where the JSON goes (default {RESULTS})"
     )
+    parser.add_argument(
+        "--citus",
+        action="store_true",
+        help="instead: per-operation latency and persister throughput on the Citus cluster of "
+        "`make citus` against the embedded server (--iterations calls per operation)",
+    )
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmarks; 0 when every budget held, 1 when one was missed."""
     args = _parser().parse_args(argv)
+    if args.citus:
+        from benchmarks.citus import run_citus_comparison
+
+        print(asyncio.run(run_citus_comparison(args.iterations)))
+        return 0
     scale = Scale(
         iterations=args.iterations,
         warmup=args.warmup,

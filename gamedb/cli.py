@@ -196,6 +196,27 @@ def status() -> None:
     _run(work)
 
 
+@cli.command(short_help="Distribute a migrated database over its Citus cluster.")
+def distribute() -> None:
+    """Distribute every table by game_id, co-located with games (Citus coordinator only).
+
+    Run after `gamedb migrate`, and again after a migration that creates a table: tables
+    already distributed are left alone. Refused on a database without the citus extension.
+    """
+    from gamedb.citus import distribute as distribute_tables
+
+    async def work() -> None:
+        url, where = await _reach(Settings.load(), must_exist=True)
+        done = await distribute_tables(url)
+        click.echo(
+            f"Distributed {', '.join(done)} on {where}."
+            if done
+            else f"Already distributed: nothing to do on {where}."
+        )
+
+    _run(work)
+
+
 @cli.command(short_help="Play simulated games, then recover and verify them.")
 @click.option(
     "--games",

@@ -11,6 +11,7 @@ Every error gamedb raises is a :class:`GameDBError`; each carries the game it co
 
 from __future__ import annotations
 
+import re
 import ssl
 import uuid
 
@@ -116,6 +117,14 @@ class ConnectionFailed(TransientError):
 
 
 _TRANSIENT_SQLSTATES = frozenset({"40001", "40P01", "57P01", "57P02", "57P03", "53300", "55P03"})
+# A Citus coordinator reports a connection to a worker it lost (the worker restarting, its
+# backend terminated) as an internal error (XX000) carrying the worker's words.
+_LOST_WORKER_CONNECTION = (
+    "terminating connection due to administrator command",
+    "connection to the remote node",
+    "server closed the connection unexpectedly",
+    "connection not open",
+)
 
 
 DRIVER_ERRORS: tuple[type[BaseException], ...] = (
@@ -137,6 +146,7 @@ def is_transient(exc: BaseException) -> bool:
         return (
             state in _TRANSIENT_SQLSTATES
             or state.startswith("08")
+            or (state == "XX000" and any(words in str(exc) for words in _LOST_WORKER_CONNECTION))
             or isinstance(exc, asyncpg.InvalidCachedStatementError)
         )
     if isinstance(exc, asyncpg.InterfaceError):
@@ -149,12 +159,25 @@ def is_transient(exc: BaseException) -> bool:
     )
 
 
+# Citus relays a worker's error without its constraint field, and names the shard's copy of
+# the constraint: "plays_batter_fkey_102131" for plays_batter_fkey.
+_RELAYED_CONSTRAINT = re.compile(r'constraint "(?P<name>[^"]+?)(?:_\d+)?"')
+
+
+def _constraint_name(exc: asyncpg.IntegrityConstraintViolationError) -> str | None:
+    named: str | None = getattr(exc, "constraint_name", None)
+    if named is not None:
+        return named
+    relayed = _RELAYED_CONSTRAINT.search(getattr(exc, "message", None) or str(exc))
+    return relayed["name"] if relayed else None
+
+
 def translate(exc: BaseException, *, game_id: uuid.UUID | None = None) -> GameDBError:
     """Turn an asyncpg (or socket) error into gamedb's typed error; raise it ``from exc``."""
     if isinstance(exc, GameDBError):
         return exc
     if isinstance(exc, asyncpg.IntegrityConstraintViolationError):
-        constraint = getattr(exc, "constraint_name", None)
+        constraint = _constraint_name(exc)
         if game_id is not None and constraint is not None and constraint.endswith("_game_fkey"):
             return GameNotFound(game_id)
         detail = getattr(exc, "detail", None)

@@ -597,7 +597,11 @@ class Operations:
         games_ = {roll.game_id for roll in batch}
         gid = games_.pop() if len(games_) == 1 else None
         payload = _rolls_json.dump_json(batch).decode()
-        return await self._run(gid, lambda conn: save_rolls(conn, rolls=payload))
+
+        async def work(conn: Executor) -> int:
+            return await save_rolls(conn, rolls=payload) or 0
+
+        return await self._run(gid, work)
 
     async def get_rolls_for_game(self, game_id: uuid.UUID) -> list[Roll]:
         """The game's rolls in the order they were rolled."""

@@ -36,10 +36,13 @@ WITH target AS (
         status = COALESCE(sqlc.narg(status), games.status),
         completed_at = CASE
             WHEN COALESCE(sqlc.narg(status), games.status) = 'completed'
-                THEN COALESCE(games.completed_at, now())
+                THEN COALESCE(games.completed_at, clock.now)
         END,
         state_version = games.state_version + 1,
         updated_at = now()
+    -- now() read as a row: Citus refuses it inside CASE or COALESCE, and evaluating it
+    -- apart would split the statement into several round trips to the game's node.
+    FROM (SELECT now() AS now) AS clock
     WHERE games.id = @id
         AND (sqlc.narg(expected_version)::bigint IS NULL
              OR games.state_version = sqlc.narg(expected_version)::bigint)
@@ -77,22 +80,24 @@ DELETE FROM games WHERE id = @id;
 -- name: LoadGameSnapshot :one
 -- The whole game as one JSON document, read in one statement and so from one snapshot:
 -- the game, both active lineups, every play, the roster, the session and (when asked) rolls.
+-- Every table is filtered by @game_id itself, so Citus plans it for the game's shard alone.
 SELECT json_build_object(
     'game', row_to_json(g),
     'lineups', COALESCE((
         SELECT json_agg(l ORDER BY l.team_id, l.batting_order NULLS LAST, l.id)
-        FROM lineups AS l WHERE l.game_id = g.id AND l.is_active
+        FROM lineups AS l WHERE l.game_id = @game_id AND l.is_active
     ), '[]'),
     'plays', COALESCE((
-        SELECT json_agg(p ORDER BY p.play_number) FROM plays AS p WHERE p.game_id = g.id
+        SELECT json_agg(p ORDER BY p.play_number) FROM plays AS p WHERE p.game_id = @game_id
     ), '[]'),
     'roster', COALESCE((
-        SELECT json_agg(r ORDER BY r.team_id, r.id) FROM roster_links AS r WHERE r.game_id = g.id
+        SELECT json_agg(r ORDER BY r.team_id, r.id) FROM roster_links AS r
+        WHERE r.game_id = @game_id
     ), '[]'),
-    'session', (SELECT row_to_json(s) FROM game_sessions AS s WHERE s.game_id = g.id),
+    'session', (SELECT row_to_json(s) FROM game_sessions AS s WHERE s.game_id = @game_id),
     'rolls', CASE WHEN @include_rolls::boolean THEN COALESCE((
         SELECT json_agg(ro ORDER BY ro.rolled_at, ro.roll_id) FROM rolls AS ro
-        WHERE ro.game_id = g.id
+        WHERE ro.game_id = @game_id
     ), '[]') END
 )::text AS snapshot
 FROM games AS g

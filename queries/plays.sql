@@ -1,7 +1,8 @@
 -- name: InsertPlay :one
--- Insert a play. No row when the game already has a play with this number (a retry, or a
--- conflict the caller tells apart by reading the stored play), or when the play before it
--- is missing: plays are numbered without gaps, so a write racing rollback_to_play cannot
+-- Insert a play. No row when the game is unknown (checked here, not left to the foreign
+-- keys: which of them fails first differs on Citus), when the game already has a play with
+-- this number (a retry, or a conflict the caller tells apart by reading the stored play), or
+-- when the play before it is missing: plays are numbered without gaps, so a write racing rollback_to_play cannot
 -- leave a play after the rollback point. The game row is share-locked first, so the check
 -- waits for a rollback in progress; the previous play is then locked too, so one that
 -- rollback deleted meanwhile counts as missing (READ COMMITTED skips deleted rows it locks).
@@ -26,7 +27,7 @@ SELECT
     sqlc.narg(on_third_id), sqlc.narg(dice_roll), sqlc.narg(result_description),
     sqlc.narg(outcome), @pa, @ab, @hit, @double, @triple, @homerun, @bb, @so, @hbp, @rbi, @run,
     @sb, @cs, @error, @wild_pitch, @passed_ball, @away_score, @home_score, @complete
-WHERE @play_number = 1 OR EXISTS (SELECT 1 FROM previous)
+WHERE (@play_number = 1 OR EXISTS (SELECT 1 FROM previous)) AND EXISTS (SELECT 1 FROM game)
 ON CONFLICT (game_id, play_number) DO NOTHING
 RETURNING id;
 

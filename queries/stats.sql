@@ -43,7 +43,8 @@ GROUP BY l.game_id, l.id
 ORDER BY l.team_id, min(p.play_number);
 
 -- name: GetBoxScoreLines :many
--- Batting and pitching line of every lineup entry of the game, in one statement.
+-- Batting and pitching line of every lineup entry of the game, in one statement. Every table
+-- is filtered by @game_id itself, so Citus plans it for the game's shard alone.
 SELECT
     g.home_team_id, g.away_team_id, g.home_score, g.away_score, g.status,
     l.id AS lineup_id, l.team_id, l.card_id, l.player_id, l.position, l.batting_order,
@@ -51,7 +52,7 @@ SELECT
     b.pa, b.ab, b.hit, b.double, b.triple, b.homerun, b.bb, b.so, b.hbp, b.rbi, b.sb, b.cs,
     pt.outs, pt.batters_faced, pt.hits_allowed, pt.runs_allowed, pt.walks, pt.strikeouts, pt.homeruns_allowed, pt.hit_batters, pt.errors, pt.wild_pitches
 FROM lineups AS l
-JOIN games AS g ON g.id = l.game_id
+JOIN games AS g ON g.id = @game_id
 CROSS JOIN LATERAL (
     SELECT
         COALESCE(sum(p.pa), 0)::integer AS pa,
@@ -66,7 +67,7 @@ CROSS JOIN LATERAL (
         COALESCE(sum(p.rbi), 0)::integer AS rbi,
         COALESCE(sum(p.sb), 0)::integer AS sb,
         COALESCE(sum(p.cs), 0)::integer AS cs
-    FROM plays AS p WHERE p.game_id = l.game_id AND p.batter_id = l.id
+    FROM plays AS p WHERE p.game_id = @game_id AND p.batter_id = l.id
 ) AS b
 CROSS JOIN LATERAL (
     SELECT
@@ -80,7 +81,7 @@ CROSS JOIN LATERAL (
         COALESCE(sum(p.hbp), 0)::integer AS hit_batters,
         COALESCE(sum(p.error), 0)::integer AS errors,
         COALESCE(sum(p.wild_pitch), 0)::integer AS wild_pitches
-    FROM plays AS p WHERE p.game_id = l.game_id AND p.pitcher_id = l.id
+    FROM plays AS p WHERE p.game_id = @game_id AND p.pitcher_id = l.id
 ) AS pt
 WHERE l.game_id = @game_id
 ORDER BY l.team_id, l.batting_order NULLS LAST, l.id;

@@ -91,6 +91,9 @@ async def test_run_in_transaction_retries_the_whole_unit(db: Database) -> None:
     assert await db.run_in_transaction(work) == 3
 
 
+@pytest.mark.single_server(
+    "injects failures with a trigger; Citus refuses triggers on distributed tables"
+)
 @pytest.mark.parametrize("sqlstate", ["40001", "40P01"])
 async def test_transient_failures_retry_and_every_write_lands_once(
     database_url: str, sqlstate: str
@@ -135,6 +138,9 @@ async def test_transient_failures_retry_and_every_write_lands_once(
         assert stored is not None and stored.state_version == 30
 
 
+@pytest.mark.single_server(
+    "injects failures with a trigger; Citus refuses triggers on distributed tables"
+)
 async def test_constraint_errors_never_retry(db: Database) -> None:
     game = await set_up_game(db)
     async with db.pool.acquire() as conn:

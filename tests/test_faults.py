@@ -271,6 +271,10 @@ class Call:
         return self.ended - self.started
 
 
+@pytest.mark.single_server(
+    "its 0.5 s statement_timeout is shorter than asyncpg's type introspection on a fresh "
+    "connection to a Citus coordinator"
+)
 @pytest.mark.slow
 async def test_black_holed_network_is_bounded_and_loses_nothing(
     database_url: str, proxy: FaultProxy

@@ -23,6 +23,7 @@ from gamedb import (
     StaleState,
     WrongLeague,
 )
+from gamedb.errors import translate
 from tests.factories import AWAY, HOME, SetUpGame, play_dict, set_up_game
 
 
@@ -376,7 +377,9 @@ async def test_both_or_neither_card_and_player(db: Database) -> None:
                 league = "pd" if card is not None else "sba"
                 with pytest.raises(asyncpg.CheckViolationError) as raw:
                     await conn.execute(sql, game.game_id, card, player, league)
-                assert raw.value.constraint_name == f"{table}_one_of_card_or_player"
+                refused = translate(raw.value)
+                assert isinstance(refused, ConstraintViolation)
+                assert refused.constraint == f"{table}_one_of_card_or_player"
     assert await table_counts(db) == before
 
 

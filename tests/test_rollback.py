@@ -245,6 +245,9 @@ FAILING_STEPS = {
 }
 
 
+@pytest.mark.single_server(
+    "injects failures with a trigger; Citus refuses triggers on distributed tables"
+)
 @pytest.mark.parametrize("step", list(FAILING_STEPS))
 async def test_rollback_is_all_or_nothing(
     db: Database, admin: asyncpg.Connection, step: str
@@ -272,6 +275,9 @@ async def test_rollback_is_all_or_nothing(
     assert (result.plays_removed, result.substitutions_removed, result.rolls_removed) == (13, 2, 26)
 
 
+@pytest.mark.single_server(
+    "injects failures with a trigger; Citus refuses triggers on distributed tables"
+)
 async def test_a_rollback_retried_after_a_transient_failure_counts_once(
     db: Database, admin: asyncpg.Connection
 ) -> None:

@@ -106,10 +106,13 @@ WITH target AS (
         status = COALESCE($6, games.status),
         completed_at = CASE
             WHEN COALESCE($6, games.status) = 'completed'
-                THEN COALESCE(games.completed_at, now())
+                THEN COALESCE(games.completed_at, clock.now)
         END,
         state_version = games.state_version + 1,
         updated_at = now()
+    -- now() read as a row: Citus refuses it inside CASE or COALESCE, and evaluating it
+    -- apart would split the statement into several round trips to the game's node.
+    FROM (SELECT now() AS now) AS clock
     WHERE games.id = $7
         AND ($8::bigint IS NULL
              OR games.state_version = $8::bigint)
@@ -216,35 +219,37 @@ SELECT json_build_object(
     'game', row_to_json(g),
     'lineups', COALESCE((
         SELECT json_agg(l ORDER BY l.team_id, l.batting_order NULLS LAST, l.id)
-        FROM lineups AS l WHERE l.game_id = g.id AND l.is_active
+        FROM lineups AS l WHERE l.game_id = $1 AND l.is_active
     ), '[]'),
     'plays', COALESCE((
-        SELECT json_agg(p ORDER BY p.play_number) FROM plays AS p WHERE p.game_id = g.id
+        SELECT json_agg(p ORDER BY p.play_number) FROM plays AS p WHERE p.game_id = $1
     ), '[]'),
     'roster', COALESCE((
-        SELECT json_agg(r ORDER BY r.team_id, r.id) FROM roster_links AS r WHERE r.game_id = g.id
+        SELECT json_agg(r ORDER BY r.team_id, r.id) FROM roster_links AS r
+        WHERE r.game_id = $1
     ), '[]'),
-    'session', (SELECT row_to_json(s) FROM game_sessions AS s WHERE s.game_id = g.id),
-    'rolls', CASE WHEN $1::boolean THEN COALESCE((
+    'session', (SELECT row_to_json(s) FROM game_sessions AS s WHERE s.game_id = $1),
+    'rolls', CASE WHEN $2::boolean THEN COALESCE((
         SELECT json_agg(ro ORDER BY ro.rolled_at, ro.roll_id) FROM rolls AS ro
-        WHERE ro.game_id = g.id
+        WHERE ro.game_id = $1
     ), '[]') END
 )::text AS snapshot
 FROM games AS g
-WHERE g.id = $2
+WHERE g.id = $1
 """
 
 
 async def load_game_snapshot(
     conn: Executor,
     *,
-    include_rolls: bool,
     game_id: uuid.UUID,
+    include_rolls: bool,
 ) -> str | None:
     """The whole game as one JSON document, read in one statement and so from one snapshot:
     the game, both active lineups, every play, the roster, the session and (when asked) rolls.
+    Every table is filtered by @game_id itself, so Citus plans it for the game's shard alone.
     """
-    row = await conn.fetchrow(LOAD_GAME_SNAPSHOT, include_rolls, game_id)
+    row = await conn.fetchrow(LOAD_GAME_SNAPSHOT, game_id, include_rolls)
     if row is None:
         return None
     value: str | None = row[0]

@@ -34,7 +34,7 @@ SELECT
     $12, $13, $14,
     $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26,
     $27, $28, $29, $30, $31, $32, $33, $34
-WHERE $2 = 1 OR EXISTS (SELECT 1 FROM previous)
+WHERE ($2 = 1 OR EXISTS (SELECT 1 FROM previous)) AND EXISTS (SELECT 1 FROM game)
 ON CONFLICT (game_id, play_number) DO NOTHING
 RETURNING id
 """
@@ -78,9 +78,11 @@ async def insert_play(
     home_score: int,
     complete: bool,
 ) -> int | None:
-    """Insert a play. No row when the game already has a play with this number (a retry, or a
-    conflict the caller tells apart by reading the stored play), or when the play before it
-    is missing: plays are numbered without gaps, so a write racing rollback_to_play cannot
+    """Insert a play. No row when the game is unknown (checked here, not left to the foreign
+    keys: which of them fails first differs on Citus), when the game already has a play with
+    this number (a retry, or a conflict the caller tells apart by reading the stored play), or
+    when the play before it is missing: plays are numbered without gaps, so a write racing
+    rollback_to_play cannot
     leave a play after the rollback point. The game row is share-locked first, so the check
     waits for a rollback in progress; the previous play is then locked too, so one that
     rollback deleted meanwhile counts as missing (READ COMMITTED skips deleted rows it locks).

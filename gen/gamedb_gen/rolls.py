@@ -11,24 +11,33 @@ from ._executor import Executor, rows_affected
 from .models import Roll
 
 SAVE_ROLLS: Final = """
-INSERT INTO rolls (
-    game_id, roll_id, roll_type, play_number, team_id, player_id, roll_data, context, rolled_at
+WITH inserted AS (
+    INSERT INTO rolls (
+        game_id, roll_id, roll_type, play_number, team_id, player_id, roll_data, context, rolled_at
+    )
+    SELECT r.game_id, r.roll_id, r.roll_type, r.play_number, r.team_id, r.player_id, r.roll_data,
+           r.context, COALESCE(r.rolled_at, now())
+    FROM jsonb_to_recordset($1::text::jsonb) AS r (
+        game_id uuid, roll_id text, roll_type text, play_number integer, team_id integer,
+        player_id integer, roll_data jsonb, context jsonb, rolled_at timestamptz
+    )
+    ON CONFLICT (game_id, roll_id) DO NOTHING
+    RETURNING 1
 )
-SELECT r.game_id, r.roll_id, r.roll_type, r.play_number, r.team_id, r.player_id, r.roll_data,
-       r.context, COALESCE(r.rolled_at, now())
-FROM jsonb_to_recordset($1::text::jsonb) AS r (
-    game_id uuid, roll_id text, roll_type text, play_number integer, team_id integer,
-    player_id integer, roll_data jsonb, context jsonb, rolled_at timestamptz
-)
-ON CONFLICT (game_id, roll_id) DO NOTHING
+SELECT count(*)::integer AS stored FROM inserted
 """
 
 
-async def save_rolls(conn: Executor, *, rolls: str) -> int:
-    """Store a batch of rolls given as one JSON array, in one statement. Rolls already stored
-    (same game and roll_id) are skipped, so a retried batch never duplicates.
+async def save_rolls(conn: Executor, *, rolls: str) -> int | None:
+    """Store a batch of rolls given as one JSON array, in one statement; returns how many were
+    new. Rolls already stored (same game and roll_id) are skipped, so a retried batch never
+    duplicates. Counted from RETURNING: Citus reports the rows it sent, not those inserted.
     """
-    return rows_affected(await conn.execute(SAVE_ROLLS, rolls))
+    row = await conn.fetchrow(SAVE_ROLLS, rolls)
+    if row is None:
+        return None
+    value: int | None = row[0]
+    return value
 
 
 GET_ROLLS_FOR_GAME: Final = """

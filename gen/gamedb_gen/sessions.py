@@ -38,8 +38,8 @@ INSERT INTO game_sessions (game_id, state_snapshot)
 VALUES ($1, $2)
 ON CONFLICT (game_id) DO UPDATE SET
     state_snapshot = EXCLUDED.state_snapshot,
-    last_action_at = now(),
-    updated_at = now()
+    last_action_at = EXCLUDED.last_action_at,
+    updated_at = EXCLUDED.updated_at
 RETURNING game_id, connected_users, state_snapshot, last_action_at, updated_at
 """
 
@@ -50,7 +50,9 @@ async def update_session_snapshot(
     game_id: uuid.UUID,
     state_snapshot: JsonValue | None,
 ) -> GameSession | None:
-    """Store the engine's latest state snapshot, creating the session when it has none."""
+    """Store the engine's latest state snapshot, creating the session when it has none. The
+    times come from the proposed row's defaults: Citus refuses now() in DO UPDATE SET.
+    """
     row = await conn.fetchrow(UPDATE_SESSION_SNAPSHOT, game_id, state_snapshot)
     if row is None:
         return None
