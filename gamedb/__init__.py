@@ -14,15 +14,21 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from gamedb.database import Database, DatabaseOperations, Isolation, Transaction
     from gamedb.errors import (
+        AuthenticationFailed,
         ConfigurationError,
         ConnectionFailed,
         ConstraintViolation,
+        DatabaseNotFound,
         GameDBError,
         GameNotFound,
         InvalidInput,
         PlayNotFound,
+        PoolTimeout,
         StaleState,
+        StatementTimeout,
+        TLSRefused,
         TransientError,
+        UsageError,
         WrongLeague,
     )
     from gamedb.models import (
@@ -68,6 +74,7 @@ if TYPE_CHECKING:
 # Exports load on first use, so the schema tooling (gamedb.migrate, gamedb.embedded) works
 # before gamedb_gen has been generated.
 _EXPORTS: dict[str, str] = {
+    "AuthenticationFailed": "gamedb.errors",
     "BatterLine": "gamedb.models",
     "BoxScore": "gamedb.models",
     "CloseReport": "gamedb.persister",
@@ -75,6 +82,7 @@ _EXPORTS: dict[str, str] = {
     "ConnectionFailed": "gamedb.errors",
     "ConstraintViolation": "gamedb.errors",
     "Database": "gamedb.database",
+    "DatabaseNotFound": "gamedb.errors",
     "DatabaseOperations": "gamedb.database",
     "Game": "gamedb_gen.models",
     "GameDBError": "gamedb.errors",
@@ -98,6 +106,7 @@ _EXPORTS: dict[str, str] = {
     "Play": "gamedb_gen.models",
     "PlayData": "gamedb.models",
     "PlayNotFound": "gamedb.errors",
+    "PoolTimeout": "gamedb.errors",
     "RecordedPlay": "gamedb.models",
     "Roll": "gamedb_gen.models",
     "RollData": "gamedb.payloads",
@@ -108,10 +117,13 @@ _EXPORTS: dict[str, str] = {
     "Settings": "gamedb.settings",
     "StaleState": "gamedb.errors",
     "StateUpdate": "gamedb.models",
+    "StatementTimeout": "gamedb.errors",
     "StreamStopped": "gamedb.persister",
+    "TLSRefused": "gamedb.errors",
     "Transaction": "gamedb.database",
     "TransientError": "gamedb.errors",
     "UnwrittenWrite": "gamedb.persister",
+    "UsageError": "gamedb.errors",
     "WriteHandle": "gamedb.persister",
     "WriteKind": "gamedb.persister",
     "WrongLeague": "gamedb.errors",
@@ -128,6 +140,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "AuthenticationFailed",
     "BatterLine",
     "BoxScore",
     "CloseReport",
@@ -135,6 +148,7 @@ __all__ = [
     "ConnectionFailed",
     "ConstraintViolation",
     "Database",
+    "DatabaseNotFound",
     "DatabaseOperations",
     "Game",
     "GameDBError",
@@ -158,6 +172,7 @@ __all__ = [
     "Play",
     "PlayData",
     "PlayNotFound",
+    "PoolTimeout",
     "RecordedPlay",
     "Roll",
     "RollData",
@@ -168,10 +183,13 @@ __all__ = [
     "Settings",
     "StaleState",
     "StateUpdate",
+    "StatementTimeout",
     "StreamStopped",
+    "TLSRefused",
     "Transaction",
     "TransientError",
     "UnwrittenWrite",
+    "UsageError",
     "WriteHandle",
     "WriteKind",
     "WrongLeague",

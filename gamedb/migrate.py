@@ -30,7 +30,7 @@ import asyncpg
 
 from gamedb.errors import ConfigurationError, GameDBError, translate
 from gamedb.retry import RetryPolicy
-from gamedb.settings import redact_url, with_database
+from gamedb.settings import normalize_url, redact_url, with_database
 
 __all__ = [
     "MigrationError",
@@ -159,6 +159,7 @@ async def migrate(url: str, *, strict: bool = False, lock: bool = True) -> str:
     """Create the database when missing and apply every pending migration; return dbmate's
     report. ``strict`` refuses migrations older than the newest applied one; ``lock=False``
     skips the migrators' lock, for a database no one else can see yet."""
+    url = normalize_url(url)
     args = ("up", *(["--strict"] if strict else []))
     if not lock:
         return await _apply(url, args)
@@ -188,6 +189,7 @@ async def _apply(url: str, args: tuple[str, ...]) -> str:
 
 async def migration_status(url: str) -> MigrationStatus:
     """Applied and pending migrations, and the server version."""
+    url = normalize_url(url)
     text = await _run_dbmate(url, "status")
     applied = tuple(line[4:].strip() for line in text.splitlines() if line.startswith("[X]"))
     pending = tuple(line[4:].strip() for line in text.splitlines() if line.startswith("[ ]"))
@@ -206,6 +208,7 @@ async def migration_status(url: str) -> MigrationStatus:
 
 async def rollback(url: str, *, steps: int = 1) -> str:
     """Undo the newest ``steps`` migrations (their ``-- migrate:down`` sections)."""
+    url = normalize_url(url)
     reports = []
     async with _migration_lock(url):
         for _ in range(steps):
