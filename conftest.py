@@ -64,7 +64,7 @@ async def template_database(pg_admin_url: str) -> AsyncIterator[str]:
     """Name of a database migrated to the latest schema, cloned by :func:`database_url`."""
     name = f"gamedb_template_{uuid.uuid4().hex[:10]}"
     url = await _create_database(pg_admin_url, name)
-    await migrate(url)
+    await migrate(url, create_role=True)
     yield name
     await _drop_database(pg_admin_url, name)
 

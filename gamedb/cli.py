@@ -308,6 +308,25 @@ def rollback(game_id: uuid.UUID, play: int, yes: bool) -> None:
     _run(work)
 
 
+@cli.command("create-role", short_help="Create the application role gamedb_app.")
+@click.option("--role", default=migrations.APP_ROLE, show_default=True, help="The role's name.")
+def create_role(role: str) -> None:
+    """Create the cluster-wide role the engine connects as (NOLOGIN, unless it exists) and
+    grant it what gamedb's operations need in the migrated database, nothing more.
+
+    Migrating never creates it: a role belongs to the whole server, shared by its databases.
+    Give the engine a login role in it: CREATE ROLE engine LOGIN PASSWORD '...' IN ROLE
+    gamedb_app.
+    """
+
+    async def work() -> None:
+        url, where = await _reach(Settings.load(), must_exist=True)
+        await migrations.create_app_role(url, role)
+        click.echo(f"Role {role} holds the application's privileges on {where}.")
+
+    _run(work)
+
+
 def main() -> None:
     """Entry point of the ``gamedb`` console script and ``python -m gamedb``."""
     cli()

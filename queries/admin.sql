@@ -19,3 +19,12 @@ SELECT pg_current_xact_id()::text AS transaction_id;
 -- What became of a transaction: 'committed', 'aborted', 'in progress', or NULL when it is
 -- too old for the server to know.
 SELECT pg_xact_status(CAST(sqlc.arg(transaction_id) AS text)::xid8) AS status;
+
+-- name: RoleExists :one
+-- Whether the server has a role of this name.
+SELECT EXISTS (SELECT FROM pg_roles WHERE rolname = @role_name::text) AS role_exists;
+
+-- name: GrantAppPrivileges :exec
+-- Grant a role the application's privileges in this database (see the migration that
+-- defines gamedb_grant_app_privileges).
+SELECT gamedb_grant_app_privileges(@role_name::text);

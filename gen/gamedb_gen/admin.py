@@ -76,3 +76,29 @@ async def transaction_status(conn: Executor, *, transaction_id: str) -> str | No
         return None
     value: str | None = row[0]
     return value
+
+
+ROLE_EXISTS: Final = """
+SELECT EXISTS (SELECT FROM pg_roles WHERE rolname = $1::text) AS role_exists
+"""
+
+
+async def role_exists(conn: Executor, *, role_name: str | None) -> bool | None:
+    """Whether the server has a role of this name."""
+    row = await conn.fetchrow(ROLE_EXISTS, role_name)
+    if row is None:
+        return None
+    value: bool | None = row[0]
+    return value
+
+
+GRANT_APP_PRIVILEGES: Final = """
+SELECT gamedb_grant_app_privileges($1::text)
+"""
+
+
+async def grant_app_privileges(conn: Executor, *, role_name: str) -> None:
+    """Grant a role the application's privileges in this database (see the migration that
+    defines gamedb_grant_app_privileges).
+    """
+    await conn.execute(GRANT_APP_PRIVILEGES, role_name)
