@@ -262,7 +262,8 @@ class Database(Operations):
         try:
             yield conn
         except TimeoutError:
-            conn.terminate()
+            with contextlib.suppress(asyncpg.InterfaceError):
+                conn.terminate()
             raise
         finally:
             await self._pool.release(conn)
@@ -437,10 +438,11 @@ async def _abandon(
     the block left behind) makes its connection unusable: drop the connection instead."""
     busy = block._busy
     block._end()
-    if busy:
-        conn.terminate()
-    elif not conn.is_closed():
-        with contextlib.suppress(*DRIVER_ERRORS):
+    # A connection the server dropped is already back in the pool: nothing to roll back.
+    with contextlib.suppress(*DRIVER_ERRORS):
+        if busy:
+            conn.terminate()
+        else:
             await tx.rollback()
 
 

@@ -166,7 +166,6 @@ DRIVER_ERRORS: tuple[type[BaseException], ...] = (
 
 _MISUSE_MESSAGES = (
     "another operation is in progress",
-    "released back to the pool",
     "pool is closed",
     "pool is closing",
 )
