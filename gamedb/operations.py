@@ -704,9 +704,11 @@ class Operations:
             try:
                 state = replay.state_after(kept)
             except ValidationError as exc:
+                problem = exc.errors()[0]
+                field = ".".join(str(part) for part in problem["loc"])
                 raise InvalidInput(
                     f"cannot roll game {gid} back to play {play_number}: the state after it "
-                    f"is not a game state gamedb keeps ({exc.errors()[0]['msg']})",
+                    f"is not one gamedb keeps ({field}: {problem['msg']})",
                     game_id=gid,
                 ) from exc
             game = await games.restore_game_state(
