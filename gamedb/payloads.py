@@ -23,8 +23,8 @@ _BIGINT = range(-(2**63), 2**63)
 def _storable(value: JsonValue) -> JsonValue:
     """``value``, if PostgreSQL stores it unchanged and gamedb can read it back: finite
     numbers (JSON has no NaN), integers and floats within bigint range (Python will not even
-    parse an integer of more than 4,300 digits), text without NUL or lone surrogates (neither jsonb nor UTF-8
-    holds them), at most :data:`MAX_JSON_DEPTH` levels deep."""
+    parse an integer of more than 4,300 digits), text without NUL or lone surrogates
+    (neither jsonb nor UTF-8 holds them), at most :data:`MAX_JSON_DEPTH` levels deep."""
     pending: list[tuple[JsonValue, int]] = [(value, 0)]
     while pending:
         item, depth = pending.pop()
