@@ -345,8 +345,9 @@ class Database(Operations):
             block._end()
             try:
                 await tx.commit()
-            except DRIVER_ERRORS as exc:
-                if xid is not None and not isinstance(exc, asyncpg.PostgresError):
+            except DRIVER_ERRORS:
+                # Whether it committed is for the server to say: the next attempt asks.
+                if xid is not None:
                     in_doubt = _CommitInDoubt(xid, result)
                 raise
             return result

@@ -569,3 +569,35 @@ async def test_cancelled_writes_are_all_or_nothing_and_resend_exactly_once(
         f"{outcome['absent']} left nothing; 0 idle in transaction; pool "
         f"{pool_size}/{pool_size} usable; after re-sending, every write exactly once"
     )
+
+
+async def test_a_lost_commit_reply_returns_what_the_committed_transaction_did(
+    database_url: str, proxy: FaultProxy
+) -> None:
+    """Two versioned updates in one transaction: re-running it after its COMMIT's reply was
+    lost would find the game two versions on and could not tell its own write from another
+    writer's. gamedb asks the server what became of the transaction instead."""
+    async with await Database.connect(
+        proxy.route(database_url), db_pool_size=2, retry=CountingRetry()
+    ) as db:
+        game = await set_up_game(db)
+        version = await state_version(db, game)
+        runs = 0
+
+        async def two_updates(tx: Transaction) -> tuple[StateUpdate, StateUpdate]:
+            nonlocal runs
+            runs += 1
+            first = await tx.update_game_state(
+                game_id=game.game_id, **state_after(1), expected_version=version
+            )
+            second = await tx.update_game_state(
+                game_id=game.game_id, **state_after(2), expected_version=first.state_version
+            )
+            return first, second
+
+        proxy.drop_commit_replies(count=1, of=1)
+        first, second = await db.run_in_transaction(two_updates, game_id=game.game_id)
+        assert proxy.stats.dropped_after_commit == 1
+        assert runs == 1, "the committed transaction was not run again"
+        assert (first.state_version, second.state_version) == (version + 1, version + 2)
+        assert await state_version(db, game) == version + 2
