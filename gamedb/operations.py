@@ -626,50 +626,52 @@ class Operations:
     # ---- rollback ------------------------------------------------------------------------
 
     async def delete_plays_after(self, game_id: uuid.UUID, play_number: int) -> int:
-        """Remove the plays numbered above ``play_number``; returns how many. Takes the
-        game's row lock first, as :meth:`rollback_to_play` does, so no writer interleaves."""
-        gid = as_game_id(game_id)
-        as_int32(play_number, "play_number", gid)
-        return await self._run(
-            gid,
-            _after_game_lock(
-                gid,
-                lambda conn: plays.delete_plays_after(conn, game_id=gid, play_number=play_number),
-            ),
-            atomic=True,
+        """Remove the plays numbered above ``play_number``; returns how many. Like every
+        rollback building block, takes the game's row lock first, so no writer interleaves."""
+        return await self._delete_after(
+            game_id,
+            play_number,
+            lambda conn, gid: plays.delete_plays_after(conn, game_id=gid, play_number=play_number),
         )
 
     async def delete_substitutions_after(self, game_id: uuid.UUID, play_number: int) -> int:
         """Remove substitutions made after play ``play_number`` or later, reactivating the
-        entries they replaced; returns how many were removed. Takes the game's row lock
-        first, as :meth:`rollback_to_play` does, so no writer interleaves."""
-        gid = as_game_id(game_id)
-        as_int32(play_number, "play_number", gid)
-        return await self._run(
-            gid,
-            _after_game_lock(
-                gid,
-                lambda conn: lineups.delete_substitutions_after(
-                    conn, game_id=gid, after_play=play_number
-                ),
+        entries they replaced; returns how many were removed (after the game's row lock)."""
+        return await self._delete_after(
+            game_id,
+            play_number,
+            lambda conn, gid: lineups.delete_substitutions_after(
+                conn, game_id=gid, after_play=play_number
             ),
-            atomic=True,
         )
 
     async def delete_rolls_after(self, game_id: uuid.UUID, play_number: int) -> int:
-        """Remove the rolls of plays numbered above ``play_number``; returns how many. Takes
-        the game's row lock first, as :meth:`rollback_to_play` does, so no writer
-        interleaves."""
+        """Remove the rolls of plays numbered above ``play_number``; returns how many (after
+        the game's row lock)."""
+        return await self._delete_after(
+            game_id,
+            play_number,
+            lambda conn, gid: rolls.delete_rolls_after(conn, game_id=gid, play_number=play_number),
+        )
+
+    async def _delete_after(
+        self,
+        game_id: uuid.UUID,
+        play_number: int,
+        delete: Callable[[Executor, uuid.UUID], Awaitable[int | None]],
+    ) -> int:
+        """A rollback building block: ``delete`` run after the game's row lock is taken, as
+        :meth:`rollback_to_play` does (writers share-lock the game row, so they finish before
+        the delete, or start after it); 0 for an unknown game."""
         gid = as_game_id(game_id)
         as_int32(play_number, "play_number", gid)
-        return await self._run(
-            gid,
-            _after_game_lock(
-                gid,
-                lambda conn: rolls.delete_rolls_after(conn, game_id=gid, play_number=play_number),
-            ),
-            atomic=True,
-        )
+
+        async def work(conn: Executor) -> int:
+            if await games.get_game_for_update(conn, id=gid) is None:
+                return 0
+            return await delete(conn, gid) or 0
+
+        return await self._run(gid, work, atomic=True)
 
     async def rollback_to_play(self, game_id: uuid.UUID, play_number: int) -> RollbackResult:
         """Rewind the game to just after play ``play_number`` (0: before the first play), all
@@ -788,20 +790,6 @@ class Operations:
             status=status,
             lines=lines,
         )
-
-
-def _after_game_lock(
-    game_id: uuid.UUID, delete: Callable[[Executor], Awaitable[int | None]]
-) -> Callable[[Executor], Awaitable[int]]:
-    """``delete`` run after the game's row lock is taken (0 for an unknown game): writers
-    share-lock the game row, so they finish before the delete, or start after it."""
-
-    async def work(conn: Executor) -> int:
-        if await games.get_game_for_update(conn, id=game_id) is None:
-            return 0
-        return await delete(conn) or 0
-
-    return work
 
 
 async def _required(pending: Awaitable[T | None], game_id: uuid.UUID) -> T:

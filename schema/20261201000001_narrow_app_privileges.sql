@@ -54,8 +54,7 @@ BEGIN
     ) THEN
         RETURN NEW;
     END IF;
-    RAISE EXCEPTION 'permission denied: % rows of game % cannot be rewritten (%)',
-        TG_TABLE_NAME, NEW.game_id, TG_ARGV[0]
+    RAISE EXCEPTION 'permission denied for table %: %', TG_TABLE_NAME, TG_ARGV[0]
         USING ERRCODE = 'insufficient_privilege';
 END
 $$;
@@ -63,22 +62,9 @@ $$;
 CREATE TRIGGER plays_never_change BEFORE UPDATE ON plays
     FOR EACH ROW EXECUTE FUNCTION gamedb_refuse_history_rewrite('plays are never updated');
 
-CREATE FUNCTION gamedb_refuse_version_rewrite() RETURNS trigger
-LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
-BEGIN
-    IF pg_has_role(
-        current_user, (SELECT c.relowner FROM pg_class AS c WHERE c.oid = TG_RELID), 'USAGE'
-    ) THEN
-        RETURN NEW;
-    END IF;
-    RAISE EXCEPTION 'permission denied: the state_version of game % only advances by one', OLD.id
-        USING ERRCODE = 'insufficient_privilege';
-END
-$$;
-
 CREATE TRIGGER games_version_advances BEFORE UPDATE ON games
     FOR EACH ROW WHEN (NEW.state_version IS DISTINCT FROM OLD.state_version + 1)
-    EXECUTE FUNCTION gamedb_refuse_version_rewrite();
+    EXECUTE FUNCTION gamedb_refuse_history_rewrite('state_version only advances by one');
 
 -- A roll belongs to a stored play or to the next one (or to none): plays are numbered without
 -- gaps, so a roll written while a rollback runs, for a play the rollback removed, cannot
@@ -133,7 +119,6 @@ $$;
 DROP TRIGGER rolls_play_stored ON rolls;
 DROP FUNCTION gamedb_check_roll_plays();
 DROP TRIGGER games_version_advances ON games;
-DROP FUNCTION gamedb_refuse_version_rewrite();
 DROP TRIGGER plays_never_change ON plays;
 DROP FUNCTION gamedb_refuse_history_rewrite();
 DO $$

@@ -198,9 +198,9 @@ async def test_rollback_to_play_rewinds_the_whole_game(db: Database, league: str
         last = target
 
 
-async def test_rollback_reopens_a_completed_game(db: Database) -> None:
-    scripted = await ScriptedGame.play(db, "sba", 12, {})
-    game = scripted.game
+async def completed_game(db: Database, plays: int) -> SimulatedGame:
+    """A game of ``plays`` plays, then marked completed."""
+    game = (await ScriptedGame.play(db, "sba", plays, {})).game
     final = game.state
     await db.update_game_state(
         game_id=game.game_id,
@@ -211,6 +211,11 @@ async def test_rollback_reopens_a_completed_game(db: Database) -> None:
         away_score=final.away_score,
         status="completed",
     )
+    return game
+
+
+async def test_rollback_reopens_a_completed_game(db: Database) -> None:
+    game = await completed_game(db, 12)
     result = await db.rollback_to_play(game.game_id, 9)
     assert result.game.status is GameStatus.ACTIVE
     assert result.game.completed_at is None
@@ -399,18 +404,7 @@ async def test_rolls_and_substitutions_in_flight_do_not_survive_a_rollback(db: D
 async def test_a_completed_game_rolled_back_to_its_last_play_stays_completed(
     db: Database,
 ) -> None:
-    scripted = await ScriptedGame.play(db, "sba", 12, {})
-    game = scripted.game
-    final = game.state
-    await db.update_game_state(
-        game_id=game.game_id,
-        inning=final.inning,
-        half=final.half,
-        outs=final.outs,
-        home_score=final.home_score,
-        away_score=final.away_score,
-        status="completed",
-    )
+    game = await completed_game(db, 12)
     completed = await db.get_game(game.game_id)
     assert completed is not None and completed.completed_at is not None
     result = await db.rollback_to_play(game.game_id, 12)
