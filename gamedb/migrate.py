@@ -8,6 +8,9 @@ the target does) for the whole ``dbmate up``::
     await migrate("postgresql://postgres@localhost/games")
     status = await migration_status("postgresql://postgres@localhost/games")
 
+Each migration waits at most :data:`MIGRATION_LOCK_TIMEOUT` for a table lock and is applied
+again when it gives way, so an ``ALTER`` never queues every write behind a long reader.
+Migrating creates no role; :func:`create_app_role` creates the application's, on purpose.
 The password never reaches dbmate's command line (nor pg_dump's): it travels in
 ``PGPASSWORD``.
 """
