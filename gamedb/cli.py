@@ -311,12 +311,11 @@ def rollback(game_id: uuid.UUID, play: int, yes: bool) -> None:
 @cli.command("create-role", short_help="Create the application role gamedb_app.")
 @click.option("--role", default=migrations.APP_ROLE, show_default=True, help="The role's name.")
 def create_role(role: str) -> None:
-    """Create the cluster-wide role the engine connects as (NOLOGIN, unless it exists) and
-    grant it what gamedb's operations need in the migrated database, nothing more.
+    """Make the cluster-wide role the engine connects as (without login, unless it exists)
+    and grant it what gamedb's operations need in the migrated database, nothing more.
 
-    Migrating never creates it: a role belongs to the whole server, shared by its databases.
-    Give the engine a login role in it: CREATE ROLE engine LOGIN PASSWORD '...' IN ROLE
-    gamedb_app.
+    Migrating never makes it: a role belongs to the whole server, shared by its databases.
+    Then give the engine a login role that is a member of it (see the README).
     """
 
     async def work() -> None:

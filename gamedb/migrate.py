@@ -9,7 +9,7 @@ the target does) for the whole ``dbmate up``::
     status = await migration_status("postgresql://postgres@localhost/games")
 
 Each migration waits at most :data:`MIGRATION_LOCK_TIMEOUT` for a table lock and is applied
-again when it gives way, so an ``ALTER`` never queues every write behind a long reader.
+again when it gives way, so a schema change never queues every write behind a long reader.
 Migrating creates no role; :func:`create_app_role` creates the application's, on purpose.
 The password never reaches dbmate's command line (nor pg_dump's): it travels in
 ``PGPASSWORD``.
@@ -172,8 +172,8 @@ async def _migration_lock(url: str) -> AsyncIterator[None]:
 
 
 MIGRATION_LOCK_TIMEOUT = 2.0
-"""Seconds a migration waits for a table lock before it gives up and is tried again: an ALTER
-queued behind a long reader would otherwise hold up every write to that table meanwhile."""
+"""Seconds a migration waits for a table lock before it gives up and is tried again: a schema
+change queued behind a long reader would otherwise hold up every write to that table."""
 
 MIGRATION_RETRY_DEADLINE = 300.0
 """Seconds ``migrate`` keeps trying a migration that times out on locks or loses a deadlock."""
@@ -207,13 +207,13 @@ async def migrate(
 
 
 async def create_app_role(url: str, role: str = APP_ROLE) -> None:
-    """Create the cluster-wide role ``role`` (``NOLOGIN``) unless it exists, and grant it the
-    application's privileges in the (migrated) database ``url`` names. Migrating never creates
-    it: roles are shared by every database of the server, so creating one is the operator's
+    """Make the cluster-wide role ``role`` (``NOLOGIN``) unless it exists, and grant it the
+    application's privileges in the (migrated) database ``url`` names. Migrating never makes
+    it: roles are shared by every database of the server, so adding one is the operator's
     decision (``gamedb create-role``). Safe to run again, and from several databases at once::
 
         await create_app_role("postgresql://postgres@db/games")
-        # then, as a superuser: CREATE ROLE engine LOGIN PASSWORD '...' IN ROLE gamedb_app;
+        # then give the engine a login role that is a member of gamedb_app
     """
     from gamedb_gen import admin
 
@@ -223,21 +223,13 @@ async def create_app_role(url: str, role: str = APP_ROLE) -> None:
     except (OSError, asyncpg.PostgresError) as exc:
         raise translate(exc) from exc
     try:
-        if not await admin.role_exists(conn, role_name=role):
-            # Created meanwhile, from another database of the same server: just as good.
-            with contextlib.suppress(asyncpg.DuplicateObjectError, asyncpg.UniqueViolationError):
-                await conn.execute(f"CREATE ROLE {_quoted(role)} NOLOGIN")
-        await admin.grant_app_privileges(conn, role_name=role)
+        await admin.create_app_role(conn, role_name=role)
     except asyncpg.UndefinedFunctionError:
         raise MigrationError(f"{redact_url(url)} is not migrated: run `gamedb migrate`") from None
     except asyncpg.PostgresError as exc:
         raise translate(exc) from exc
     finally:
         await conn.close()
-
-
-def _quoted(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
 
 
 # A migration altering tables the application writes can lose a deadlock to a writer (its

@@ -20,11 +20,7 @@ SELECT pg_current_xact_id()::text AS transaction_id;
 -- too old for the server to know.
 SELECT pg_xact_status(CAST(sqlc.arg(transaction_id) AS text)::xid8) AS status;
 
--- name: RoleExists :one
--- Whether the server has a role of this name.
-SELECT EXISTS (SELECT FROM pg_roles WHERE rolname = @role_name::text) AS role_exists;
-
--- name: GrantAppPrivileges :exec
--- Grant a role the application's privileges in this database (see the migration that
--- defines gamedb_grant_app_privileges).
-SELECT gamedb_grant_app_privileges(@role_name::text);
+-- name: CreateAppRole :exec
+-- Create the application role unless it exists and grant it the application's privileges in
+-- this database (see the migration that defines gamedb_create_app_role).
+SELECT gamedb_create_app_role(@role_name::text);

@@ -46,6 +46,24 @@ END
 $$;
 REVOKE ALL ON FUNCTION gamedb_grant_app_privileges(name) FROM PUBLIC;
 
+-- Creates the role (NOLOGIN) unless it exists, then grants it the application's privileges:
+-- what `gamedb create-role` runs, as a role allowed to create roles. Safe from several
+-- databases of one server at once: the loser of a race finds the role made meanwhile.
+CREATE FUNCTION gamedb_create_app_role(app_role name) RETURNS void
+LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = app_role) THEN
+        BEGIN
+            EXECUTE format('CREATE ROLE %I NOLOGIN', app_role);
+        EXCEPTION WHEN duplicate_object OR unique_violation THEN
+            NULL;
+        END;
+    END IF;
+    PERFORM gamedb_grant_app_privileges(app_role);
+END
+$$;
+REVOKE ALL ON FUNCTION gamedb_create_app_role(name) FROM PUBLIC;
+
 CREATE FUNCTION gamedb_refuse_history_rewrite() RETURNS trigger
 LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 BEGIN
@@ -128,4 +146,5 @@ BEGIN
     END IF;
 END
 $$;
+DROP FUNCTION gamedb_create_app_role(name);
 DROP FUNCTION gamedb_grant_app_privileges(name);

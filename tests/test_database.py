@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import subprocess
+import sys
 import urllib.parse
 import uuid
 
@@ -265,7 +267,21 @@ async def test_only_retries_that_ran_out_log_a_warning(
         assert [r.levelno for r in caplog.records if r.levelno > logging.DEBUG] == [logging.WARNING]
     finally:
         await admin.close()
-    assert logging.getLogger("gamedb").handlers == []
+
+
+def test_the_library_installs_no_log_handler() -> None:
+    handlers = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import logging, gamedb.database, gamedb.persister, gamedb.migrate;"
+            "print(logging.getLogger('gamedb').handlers, logging.getLogger().handlers)",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert handlers.stdout.split() == ["[]", "[]"]
 
 
 async def test_close_waits_then_terminates_at_the_deadline(database_url: str) -> None:

@@ -78,27 +78,13 @@ async def transaction_status(conn: Executor, *, transaction_id: str) -> str | No
     return value
 
 
-ROLE_EXISTS: Final = """
-SELECT EXISTS (SELECT FROM pg_roles WHERE rolname = $1::text) AS role_exists
+CREATE_APP_ROLE: Final = """
+SELECT gamedb_create_app_role($1::text)
 """
 
 
-async def role_exists(conn: Executor, *, role_name: str | None) -> bool | None:
-    """Whether the server has a role of this name."""
-    row = await conn.fetchrow(ROLE_EXISTS, role_name)
-    if row is None:
-        return None
-    value: bool | None = row[0]
-    return value
-
-
-GRANT_APP_PRIVILEGES: Final = """
-SELECT gamedb_grant_app_privileges($1::text)
-"""
-
-
-async def grant_app_privileges(conn: Executor, *, role_name: str) -> None:
-    """Grant a role the application's privileges in this database (see the migration that
-    defines gamedb_grant_app_privileges).
+async def create_app_role(conn: Executor, *, role_name: str) -> None:
+    """Create the application role unless it exists and grant it the application's privileges in
+    this database (see the migration that defines gamedb_create_app_role).
     """
-    await conn.execute(GRANT_APP_PRIVILEGES, role_name)
+    await conn.execute(CREATE_APP_ROLE, role_name)
