@@ -247,12 +247,12 @@ class Database(Operations):
         try:
             async with asyncio.timeout(waited) as limit:
                 conn = await self._pool.acquire()
-        except TimeoutError:
-            if not limit.expired():
+        except TimeoutError as exc:
+            if not limit.expired():  # a new connection's own timeout: retried like one
                 raise ConnectionFailed(
                     f"connecting to {self.url} timed out after "
                     f"{self._settings.db_connect_timeout:g} s (DB_CONNECT_TIMEOUT)"
-                ) from TimeoutError()
+                ) from exc
             raise PoolTimeout(
                 f"no connection of the pool ({self.max_connections} connections to {self.url}) "
                 f"came free within {waited:g} s (DB_POOL_TIMEOUT)"
