@@ -92,7 +92,7 @@ async def template_database(pg_admin_url: str) -> AsyncIterator[str]:
         await drop_distributed_database(name)
         return
     url = await _create_database(pg_admin_url, name)
-    await migrate(url)
+    await migrate(url, create_role=True)
     yield name
     await _drop_database(pg_admin_url, name)
 

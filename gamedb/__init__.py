@@ -15,15 +15,21 @@ if TYPE_CHECKING:
     from gamedb.compat import DatabaseOperations
     from gamedb.database import Database, Isolation, Transaction
     from gamedb.errors import (
+        AuthenticationFailed,
         ConfigurationError,
         ConnectionFailed,
         ConstraintViolation,
+        DatabaseNotFound,
         GameDBError,
         GameNotFound,
         InvalidInput,
         PlayNotFound,
+        PoolTimeout,
         StaleState,
+        StatementTimeout,
+        TLSRefused,
         TransientError,
+        UsageError,
         WrongLeague,
     )
     from gamedb.models import (
@@ -69,6 +75,7 @@ if TYPE_CHECKING:
 # Exports load on first use, so the schema tooling (gamedb.migrate, gamedb.embedded) works
 # before gamedb_gen has been generated.
 _EXPORTS: dict[str, str] = {
+    "AuthenticationFailed": "gamedb.errors",
     "BatterLine": "gamedb.models",
     "BoxScore": "gamedb.models",
     "CloseReport": "gamedb.persister",
@@ -76,6 +83,7 @@ _EXPORTS: dict[str, str] = {
     "ConnectionFailed": "gamedb.errors",
     "ConstraintViolation": "gamedb.errors",
     "Database": "gamedb.database",
+    "DatabaseNotFound": "gamedb.errors",
     "DatabaseOperations": "gamedb.compat",
     "Game": "gamedb_gen.models",
     "GameDBError": "gamedb.errors",
@@ -99,6 +107,7 @@ _EXPORTS: dict[str, str] = {
     "Play": "gamedb_gen.models",
     "PlayData": "gamedb.models",
     "PlayNotFound": "gamedb.errors",
+    "PoolTimeout": "gamedb.errors",
     "RecordedPlay": "gamedb.models",
     "Roll": "gamedb_gen.models",
     "RollData": "gamedb.payloads",
@@ -109,10 +118,13 @@ _EXPORTS: dict[str, str] = {
     "Settings": "gamedb.settings",
     "StaleState": "gamedb.errors",
     "StateUpdate": "gamedb.models",
+    "StatementTimeout": "gamedb.errors",
     "StreamStopped": "gamedb.persister",
+    "TLSRefused": "gamedb.errors",
     "Transaction": "gamedb.database",
     "TransientError": "gamedb.errors",
     "UnwrittenWrite": "gamedb.persister",
+    "UsageError": "gamedb.errors",
     "WriteHandle": "gamedb.persister",
     "WriteKind": "gamedb.persister",
     "WrongLeague": "gamedb.errors",
@@ -129,6 +141,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "AuthenticationFailed",
     "BatterLine",
     "BoxScore",
     "CloseReport",
@@ -136,6 +149,7 @@ __all__ = [
     "ConnectionFailed",
     "ConstraintViolation",
     "Database",
+    "DatabaseNotFound",
     "DatabaseOperations",
     "Game",
     "GameDBError",
@@ -159,6 +173,7 @@ __all__ = [
     "Play",
     "PlayData",
     "PlayNotFound",
+    "PoolTimeout",
     "RecordedPlay",
     "Roll",
     "RollData",
@@ -169,10 +184,13 @@ __all__ = [
     "Settings",
     "StaleState",
     "StateUpdate",
+    "StatementTimeout",
     "StreamStopped",
+    "TLSRefused",
     "Transaction",
     "TransientError",
     "UnwrittenWrite",
+    "UsageError",
     "WriteHandle",
     "WriteKind",
     "WrongLeague",

@@ -376,6 +376,24 @@ def import_legacy(
         raise click.exceptions.Exit(1)
 
 
+@cli.command("create-role", short_help="Create the application role gamedb_app.")
+@click.option("--role", default=migrations.APP_ROLE, show_default=True, help="The role's name.")
+def create_role(role: str) -> None:
+    """Make the cluster-wide role the engine connects as (without login, unless it exists)
+    and grant it what gamedb's operations need in the migrated database, nothing more.
+
+    Migrating never makes it: a role belongs to the whole server, shared by its databases.
+    Then give the engine a login role that is a member of it (see the README).
+    """
+
+    async def work() -> None:
+        url, where = await _reach(Settings.load(), must_exist=True)
+        await migrations.create_app_role(url, role)
+        click.echo(f"Role {role} holds the application's privileges on {where}.")
+
+    _run(work)
+
+
 def main() -> None:
     """Entry point of the ``gamedb`` console script and ``python -m gamedb``."""
     cli()

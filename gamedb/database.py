@@ -23,38 +23,59 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from types import TracebackType
-from typing import Any, Literal, Self, TypeVar
+from typing import Any, Generic, Literal, Self, TypeVar
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 from gamedb.errors import (
     DRIVER_ERRORS,
     ConfigurationError,
+    ConnectionFailed,
     GameDBError,
+    InvalidInput,
+    PoolTimeout,
     TransientError,
+    UsageError,
     is_transient,
     translate,
 )
 from gamedb.operations import Operations
 from gamedb.retry import RetryPolicy
 from gamedb.settings import Settings, redact_url
-from gamedb_gen import Executor, register_codecs
+from gamedb_gen import Executor, admin, register_codecs
 
 __all__ = ["Database", "Isolation", "Transaction"]
 
 T = TypeVar("T")
 Isolation = Literal["read_committed", "repeatable_read", "serializable"]
+_ISOLATIONS = ("read_committed", "repeatable_read", "serializable")
 log = logging.getLogger("gamedb")
+
+
+def _checked_isolation(isolation: object) -> Isolation:
+    if isolation == "read_committed":
+        return "read_committed"
+    if isolation == "repeatable_read":
+        return "repeatable_read"
+    if isolation == "serializable":
+        return "serializable"
+    raise InvalidInput(f"isolation must be one of {', '.join(_ISOLATIONS)}, got {isolation!r}")
 
 
 class Transaction(Operations):
     """Operations sharing one connection and one transaction; made by ``db.transaction()``."""
 
-    __slots__ = ("_conn", "_rerun")
+    __slots__ = ("_busy", "_conn", "_ended", "_rerun")
 
     def __init__(self, conn: Executor, *, rerun: bool = False) -> None:
         self._conn = conn
         self._rerun = rerun
+        self._busy = False
+        self._ended = False
+
+    def _end(self) -> None:
+        self._ended = True
 
     @property
     def _is_rerun(self) -> bool:
@@ -72,15 +93,28 @@ class Transaction(Operations):
         *,
         atomic: bool = False,
     ) -> T:
+        # Both are bugs of the caller that asyncpg would report as a lost connection.
+        if self._ended:
+            raise UsageError(
+                "the transaction is over: use it only inside its block", game_id=game_id
+            )
+        if self._busy:
+            raise UsageError(
+                "the transaction is running another operation: await each one before the next",
+                game_id=game_id,
+            )
         started = time.perf_counter()
+        self._busy = True
         try:
             result = await operation(self._conn)
         except GameDBError:
             raise
         except DRIVER_ERRORS as exc:
             error = translate(exc, game_id=game_id)
-            log.error("gamedb operation failed in transaction (game %s): %s", game_id, error)
+            log.debug("gamedb operation failed in transaction (game %s): %s", game_id, error)
             raise error from exc
+        finally:
+            self._busy = False
         if log.isEnabledFor(logging.DEBUG):
             log.debug(
                 "%s game=%s %.3f ms",
@@ -94,7 +128,7 @@ class Transaction(Operations):
 class Database(Operations):
     """A pool of connections to one gamedb database, and every operation on it."""
 
-    __slots__ = ("_pool", "_retry", "_settings", "_url")
+    __slots__ = ("_closed", "_pool", "_retry", "_settings", "_url")
 
     def __init__(
         self, pool: asyncpg.Pool, *, url: str, settings: Settings, retry: RetryPolicy
@@ -103,6 +137,7 @@ class Database(Operations):
         self._url = url
         self._settings = settings
         self._retry = retry
+        self._closed = False
 
     def __repr__(self) -> str:
         return f"<gamedb.Database {redact_url(self._url)} max_connections={self.max_connections}>"
@@ -151,12 +186,20 @@ class Database(Operations):
                 reset=_release_as_is,
                 server_settings={
                     "application_name": "gamedb",
-                    "statement_timeout": str(int(settings.db_statement_timeout * 1000)),
-                    "idle_in_transaction_session_timeout": str(
-                        int(max(settings.db_command_timeout, 60.0) * 1000)
+                    # Timestamps inside JSON documents (recovery) are printed in the session's
+                    # time zone; a historic zone's offset in seconds would not parse back.
+                    "TimeZone": "UTC",
+                    "statement_timeout": _milliseconds(settings.db_statement_timeout),
+                    "idle_in_transaction_session_timeout": _milliseconds(
+                        max(settings.db_command_timeout, 60.0)
                     ),
                 },
             )
+        except TimeoutError:
+            raise ConnectionFailed(
+                f"connecting to {redact_url(dsn)} timed out after "
+                f"{settings.db_connect_timeout:g} s (DB_CONNECT_TIMEOUT)"
+            ) from None
         except DRIVER_ERRORS as exc:
             raise translate(exc) from None
         except ValueError as exc:  # asyncpg's own DSN parsing
@@ -181,12 +224,49 @@ class Database(Operations):
 
     async def close(self, timeout: float = 10.0) -> None:
         """Close the pool, waiting up to ``timeout`` seconds for connections in use, then
-        terminating the rest (wraps :meth:`asyncpg.Pool.close`)."""
+        terminating the rest (wraps :meth:`asyncpg.Pool.close`). Any call after this raises
+        :class:`UsageError`."""
+        self._closed = True
         try:
             await asyncio.wait_for(self._pool.close(), timeout)
         except TimeoutError:
-            log.error("gamedb pool did not close within %.1f s; terminating", timeout)
+            log.warning("gamedb pool did not close within %.1f s; terminating", timeout)
             self._pool.terminate()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise UsageError(f"{self!r} is closed")
+
+    @contextlib.asynccontextmanager
+    async def _connection(self) -> AsyncIterator[PoolConnectionProxy]:
+        """A pooled connection, waited for at most ``DB_POOL_TIMEOUT``. A connection whose
+        call timed out is dropped at once: releasing it would wait for asyncpg's cancel
+        request, which a dead network never answers."""
+        self._check_open()
+        waited = self._settings.db_pool_timeout
+        try:
+            async with asyncio.timeout(waited) as limit:
+                conn = await self._pool.acquire()
+        except TimeoutError as exc:
+            if not limit.expired():  # a new connection's own timeout: retried like one
+                raise ConnectionFailed(
+                    f"connecting to {self.url} timed out after "
+                    f"{self._settings.db_connect_timeout:g} s (DB_CONNECT_TIMEOUT)"
+                ) from exc
+            raise PoolTimeout(
+                f"no connection of the pool ({self.max_connections} connections to {self.url}) "
+                f"came free within {waited:g} s (DB_POOL_TIMEOUT)"
+            ) from None
+        except DRIVER_ERRORS as exc:
+            raise translate(exc) from exc
+        try:
+            yield conn
+        except TimeoutError:
+            with contextlib.suppress(asyncpg.InterfaceError):
+                conn.terminate()
+            raise
+        finally:
+            await self._pool.release(conn)
 
     async def __aenter__(self) -> Self:
         return self
@@ -209,28 +289,24 @@ class Database(Operations):
     ) -> AsyncIterator[Transaction]:
         """One transaction for the operations of the block; commits when the block exits
         normally, rolls back when it raises."""
-        try:
-            conn = await self._pool.acquire()
-        except DRIVER_ERRORS as exc:
-            raise translate(exc) from exc
-        try:
-            tx = conn.transaction(isolation=isolation, readonly=readonly)
+        level = _checked_isolation(isolation)
+        async with self._connection() as conn:
+            tx = conn.transaction(isolation=level, readonly=readonly)
             try:
                 await tx.start()
             except DRIVER_ERRORS as exc:
                 raise translate(exc) from exc
+            block = Transaction(conn)
             try:
-                yield Transaction(conn)
+                yield block
             except BaseException:
-                with contextlib.suppress(asyncpg.InterfaceError, asyncpg.PostgresError, OSError):
-                    await tx.rollback()
+                await _abandon(block, tx, conn)
                 raise
+            block._end()
             try:
                 await tx.commit()
             except DRIVER_ERRORS as exc:
                 raise translate(exc) from exc
-        finally:
-            await self._pool.release(conn)
 
     async def run_in_transaction(
         self,
@@ -239,16 +315,44 @@ class Database(Operations):
         game_id: uuid.UUID | None = None,
         isolation: Isolation = "read_committed",
     ) -> T:
-        """Run ``work`` in one transaction, re-running all of it on transient failures."""
-
+        """Run ``work`` in one transaction, re-running all of it on transient failures. When
+        a COMMIT's reply is lost, the server is asked whether that transaction committed: if
+        it did, its result is returned and ``work`` does not run again."""
+        level = _checked_isolation(isolation)
         runs = 0
+        in_doubt: _CommitInDoubt[T] | None = None
 
-        async def attempt(conn: Executor) -> T:
-            nonlocal runs
+        async def attempt(conn: PoolConnectionProxy) -> T:
+            nonlocal runs, in_doubt
+            if in_doubt is not None:
+                status = await admin.transaction_status(conn, transaction_id=in_doubt.xid)
+                if status == "committed":
+                    return in_doubt.result
+                if status == "in progress":
+                    # The server has not yet seen the end of the previous attempt's session.
+                    raise ConnectionResetError("the previous attempt's COMMIT is in progress")
+                in_doubt = None
             runs += 1
-            return await work(Transaction(conn, rerun=runs > 1))
+            tx = conn.transaction(isolation=level)
+            await tx.start()
+            block = Transaction(conn, rerun=runs > 1)
+            try:
+                xid = await admin.current_transaction_id(conn)
+                result = await work(block)
+            except BaseException:
+                await _abandon(block, tx, conn)
+                raise
+            block._end()
+            try:
+                await tx.commit()
+            except DRIVER_ERRORS:
+                # Whether it committed is for the server to say: the next attempt asks.
+                if xid is not None:
+                    in_doubt = _CommitInDoubt(xid, result)
+                raise
+            return result
 
-        return await self._run(game_id, attempt, atomic=True, isolation=isolation)
+        return await self._retried(game_id, attempt)
 
     async def _run(
         self,
@@ -256,17 +360,29 @@ class Database(Operations):
         operation: Callable[[Executor], Awaitable[T]],
         *,
         atomic: bool = False,
-        isolation: Isolation = "read_committed",
     ) -> T:
+        return await self._retried(game_id, operation, atomic=atomic)
+
+    async def _retried(
+        self,
+        game_id: uuid.UUID | None,
+        operation: Callable[[PoolConnectionProxy], Awaitable[T]],
+        *,
+        atomic: bool = False,
+    ) -> T:
+        """Run ``operation`` on a pooled connection (in a transaction when ``atomic``),
+        retried on transient failures."""
+        self._check_open()
         started = time.perf_counter()
         attempt = 0
         while True:
             try:
-                if atomic:
-                    async with self._pool.acquire() as conn, conn.transaction(isolation=isolation):
+                async with self._connection() as conn:
+                    if atomic:
+                        async with conn.transaction():
+                            result = await operation(conn)
+                    else:
                         result = await operation(conn)
-                else:
-                    result = await operation(self._pool)
                 break
             except GameDBError as exc:
                 # An operation inside run_in_transaction's work translated the failure
@@ -296,7 +412,14 @@ class Database(Operations):
                 await asyncio.sleep(delay)
                 continue
             error = translate(failure, game_id=game_id)
-            log.error("gamedb operation failed (game %s): %s", game_id, error)
+            # The caller gets the error; only retries that ran out are worth a warning.
+            log.log(
+                logging.WARNING if attempt and is_transient(failure) else logging.DEBUG,
+                "gamedb operation failed after %d attempts (game %s): %s",
+                attempt + 1,
+                game_id,
+                error,
+            )
             raise error from failure
         if log.isEnabledFor(logging.DEBUG):
             log.debug(
@@ -307,6 +430,36 @@ class Database(Operations):
                 attempt + 1,
             )
         return result
+
+
+async def _abandon(
+    block: Transaction, tx: asyncpg.transaction.Transaction, conn: PoolConnectionProxy
+) -> None:
+    """Roll back a transaction whose block raised. An operation still running on it (a task
+    the block left behind) makes its connection unusable: drop the connection instead."""
+    busy = block._busy
+    block._end()
+    # A connection the server dropped is already back in the pool: nothing to roll back.
+    with contextlib.suppress(*DRIVER_ERRORS):
+        if busy:
+            conn.terminate()
+        else:
+            await tx.rollback()
+
+
+class _CommitInDoubt(Generic[T]):
+    """A transaction whose COMMIT got no reply: its id, and what its work returned."""
+
+    __slots__ = ("result", "xid")
+
+    def __init__(self, xid: str, result: T) -> None:
+        self.xid = xid
+        self.result = result
+
+
+def _milliseconds(seconds: float) -> str:
+    """A PostgreSQL timeout setting; never 0, which would mean no timeout at all."""
+    return str(max(1, round(seconds * 1000)))
 
 
 async def _release_as_is(conn: asyncpg.Connection) -> None:

@@ -19,15 +19,21 @@ import asyncpg
 
 __all__ = [
     "DRIVER_ERRORS",
+    "AuthenticationFailed",
     "ConfigurationError",
     "ConnectionFailed",
     "ConstraintViolation",
+    "DatabaseNotFound",
     "GameDBError",
     "GameNotFound",
     "InvalidInput",
     "PlayNotFound",
+    "PoolTimeout",
     "StaleState",
+    "StatementTimeout",
+    "TLSRefused",
     "TransientError",
+    "UsageError",
     "WrongLeague",
     "is_transient",
     "translate",
@@ -44,6 +50,23 @@ class GameDBError(Exception):
 
 class ConfigurationError(GameDBError, ValueError):
     """A setting (``DATABASE_URL``, pool size, timeout) is malformed or out of range."""
+
+
+class AuthenticationFailed(ConfigurationError):
+    """The server refused the login: a wrong password, or no such role (SQLSTATE 28xxx)."""
+
+
+class DatabaseNotFound(ConfigurationError):
+    """The server has no database of the name ``DATABASE_URL`` gives (SQLSTATE 3D000)."""
+
+
+class TLSRefused(ConfigurationError):
+    """The TLS handshake failed: the server refused TLS, or its certificate was not trusted."""
+
+
+class UsageError(GameDBError, RuntimeError):
+    """gamedb was used wrongly: a closed :class:`~gamedb.Database`, a transaction used after
+    its block or by two tasks at once. A bug in the caller; never retried."""
 
 
 class InvalidInput(GameDBError, ValueError):
@@ -116,6 +139,18 @@ class ConnectionFailed(TransientError):
     """No connection to the database could be opened."""
 
 
+class PoolTimeout(TransientError):
+    """No pooled connection came free within ``DB_POOL_TIMEOUT``: every connection is busy
+    (or held by the caller itself, e.g. inside ``db.transaction()``). Not retried by gamedb,
+    since the wait already took that long."""
+
+
+class StatementTimeout(TransientError, TimeoutError):
+    """The server cancelled a statement that ran longer than ``DB_STATEMENT_TIMEOUT``. Not
+    retried by gamedb (the same statement would likely run as long again); it may succeed
+    later, e.g. once a lock it waited for is free."""
+
+
 _TRANSIENT_SQLSTATES = frozenset({"40001", "40P01", "57P01", "57P02", "57P03", "53300", "55P03"})
 # A Citus coordinator reports a connection to a worker it lost (the worker restarting, its
 # backend terminated) as an internal error (XX000) carrying the worker's words.
@@ -137,9 +172,29 @@ DRIVER_ERRORS: tuple[type[BaseException], ...] = (
 """What asyncpg and the network raise: every one of them goes through :func:`translate`."""
 
 
+_MISUSE_MESSAGES = (
+    "another operation is in progress",
+    "pool is closed",
+    "pool is closing",
+)
+"""asyncpg ``InterfaceError`` texts that report a bug in the caller, not a lost connection."""
+
+
+def _is_misuse(exc: BaseException) -> bool:
+    return isinstance(exc, asyncpg.InterfaceError) and any(
+        text in str(exc) for text in _MISUSE_MESSAGES
+    )
+
+
+def _refused_tls(exc: BaseException) -> bool:
+    return isinstance(exc, ssl.SSLError) or (
+        isinstance(exc, ConnectionError) and "rejected SSL upgrade" in str(exc)
+    )
+
+
 def is_transient(exc: BaseException) -> bool:
     """Whether retrying the whole transaction may succeed (see the reliability notes)."""
-    if isinstance(exc, ssl.SSLCertVerificationError):
+    if _refused_tls(exc):
         return False
     if isinstance(exc, asyncpg.PostgresError):
         state = getattr(exc, "sqlstate", None) or ""
@@ -150,7 +205,7 @@ def is_transient(exc: BaseException) -> bool:
             or isinstance(exc, asyncpg.InvalidCachedStatementError)
         )
     if isinstance(exc, asyncpg.InterfaceError):
-        return "another operation is in progress" not in str(exc)
+        return not _is_misuse(exc)
     if isinstance(exc, asyncpg.InternalClientError):
         # A pooled connection the server terminated while idle fails this way on next use.
         return "cannot switch to state" in str(exc)
@@ -178,6 +233,8 @@ def translate(exc: BaseException, *, game_id: uuid.UUID | None = None) -> GameDB
         return exc
     if isinstance(exc, asyncpg.IntegrityConstraintViolationError):
         constraint = _constraint_name(exc)
+        if constraint == _ROLL_PLAY_GUARD:
+            return _roll_for_missing_play(exc)
         if game_id is not None and constraint is not None and constraint.endswith("_game_fkey"):
             return GameNotFound(game_id)
         detail = getattr(exc, "detail", None)
@@ -192,9 +249,22 @@ def translate(exc: BaseException, *, game_id: uuid.UUID | None = None) -> GameDB
     if isinstance(exc, asyncpg.DataError):
         return InvalidInput(f"invalid value: {exc}", game_id=game_id)
     if isinstance(exc, ssl.SSLCertVerificationError):
-        return ConfigurationError(
-            f"the server's TLS certificate was refused: {exc}", game_id=game_id
+        return TLSRefused(f"the server's TLS certificate was refused: {exc}", game_id=game_id)
+    if _refused_tls(exc):
+        return TLSRefused(f"the TLS handshake with the server failed: {exc}", game_id=game_id)
+    if isinstance(exc, asyncpg.InvalidAuthorizationSpecificationError):
+        return AuthenticationFailed(
+            f"the server refused the login ({exc.sqlstate}): {exc}", game_id=game_id
         )
+    if isinstance(exc, asyncpg.InvalidCatalogNameError):
+        return DatabaseNotFound(f"no such database: {exc}", game_id=game_id)
+    if isinstance(exc, asyncpg.QueryCanceledError) and "statement timeout" in str(exc):
+        return StatementTimeout(
+            f"the statement ran longer than DB_STATEMENT_TIMEOUT and was cancelled: {exc}",
+            game_id=game_id,
+        )
+    if _is_misuse(exc):
+        return UsageError(f"gamedb used wrongly: {exc}", game_id=game_id)
     if isinstance(exc, asyncpg.InternalClientError) and not is_transient(exc):
         return GameDBError(f"database driver error: {exc}", game_id=game_id)
     if isinstance(exc, asyncpg.PostgresError) and not is_transient(exc):
@@ -202,3 +272,18 @@ def translate(exc: BaseException, *, game_id: uuid.UUID | None = None) -> GameDB
     if isinstance(exc, (OSError, ConnectionError)) and not isinstance(exc, TimeoutError):
         return ConnectionFailed(f"cannot reach the database: {exc}", game_id=game_id)
     return TransientError(f"database unavailable: {type(exc).__name__}: {exc}", game_id=game_id)
+
+
+_ROLL_PLAY_GUARD = "rolls_play_stored"
+"""The check (a trigger of the schema) that a roll is for a stored play or the next one."""
+_ROLL_PLAY_DETAIL = re.compile(
+    r"game (?P<game>[0-9a-f-]{36}) play (?P<play>\d+) last (?P<last>\d+)"
+)
+
+
+def _roll_for_missing_play(exc: asyncpg.PostgresError) -> GameDBError:
+    found = _ROLL_PLAY_DETAIL.fullmatch(getattr(exc, "detail", None) or "")
+    if found is None:
+        return ConstraintViolation(str(exc), constraint=_ROLL_PLAY_GUARD, sqlstate=exc.sqlstate)
+    # A roll for play n needs play n - 1 stored (plays are numbered without gaps).
+    return PlayNotFound(uuid.UUID(found["game"]), int(found["play"]) - 1, int(found["last"]))

@@ -8,6 +8,9 @@ the target does) for the whole ``dbmate up``::
     await migrate("postgresql://postgres@localhost/games")
     status = await migration_status("postgresql://postgres@localhost/games")
 
+Each migration waits at most :data:`MIGRATION_LOCK_TIMEOUT` for a table lock and is applied
+again when it gives way, so a schema change never queues every write behind a long reader.
+Migrating creates no role; :func:`create_app_role` creates the application's, on purpose.
 The password never reaches dbmate's command line (nor pg_dump's): it travels in
 ``PGPASSWORD``.
 """
@@ -22,6 +25,7 @@ import logging
 import os
 import shutil
 import sys
+import time
 import urllib.parse
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -30,11 +34,15 @@ import asyncpg
 
 from gamedb.errors import ConfigurationError, GameDBError, translate
 from gamedb.retry import RetryPolicy
-from gamedb.settings import redact_url, with_database
+from gamedb.settings import normalize_url, redact_url, with_database
 
 __all__ = [
+    "APP_ROLE",
+    "MIGRATION_LOCK_TIMEOUT",
+    "MIGRATION_RETRY_DEADLINE",
     "MigrationError",
     "MigrationStatus",
+    "create_app_role",
     "migrate",
     "migration_status",
     "migrations_dir",
@@ -99,7 +107,15 @@ def _dbmate_invocation(url: str) -> tuple[str, dict[str, str]]:
     return dbmate_url, env
 
 
-async def _run_dbmate(url: str, *args: str) -> str:
+async def _run_dbmate(url: str, *args: str, lock_timeout: float | None = None) -> str:
+    if lock_timeout is not None:
+        # dbmate's driver passes a URL parameter it does not know to the server as a setting.
+        parts = urllib.parse.urlsplit(url)
+        query = urllib.parse.parse_qs(parts.query)
+        query.setdefault("lock_timeout", [f"{max(1, round(lock_timeout * 1000))}ms"])
+        url = urllib.parse.urlunsplit(
+            parts._replace(query=urllib.parse.urlencode(query, doseq=True))
+        )
     dbmate_url, env = _dbmate_invocation(url)
     env["DATABASE_URL"] = dbmate_url
     process = await asyncio.create_subprocess_exec(
@@ -155,39 +171,93 @@ async def _migration_lock(url: str) -> AsyncIterator[None]:
         await conn.close()
 
 
-async def migrate(url: str, *, strict: bool = False, lock: bool = True) -> str:
+MIGRATION_LOCK_TIMEOUT = 2.0
+"""Seconds a migration waits for a table lock before it gives up and is tried again: a schema
+change queued behind a long reader would otherwise hold up every write to that table."""
+
+MIGRATION_RETRY_DEADLINE = 300.0
+"""Seconds ``migrate`` keeps trying a migration that times out on locks or loses a deadlock."""
+
+APP_ROLE = "gamedb_app"
+"""The role the engine connects as (or a login role granted it): see :func:`create_app_role`."""
+
+
+async def migrate(
+    url: str,
+    *,
+    strict: bool = False,
+    lock: bool = True,
+    create_role: bool = False,
+    lock_timeout: float = MIGRATION_LOCK_TIMEOUT,
+    retry_deadline: float = MIGRATION_RETRY_DEADLINE,
+) -> str:
     """Create the database when missing and apply every pending migration; return dbmate's
     report. ``strict`` refuses migrations older than the newest applied one; ``lock=False``
-    skips the migrators' lock, for a database no one else can see yet."""
+    skips the migrators' lock, for a database no one else can see yet; ``create_role`` also
+    runs :func:`create_app_role`. Each migration waits at most ``lock_timeout`` seconds for
+    a lock; one that times out (or loses a deadlock) is applied again, for up to
+    ``retry_deadline`` seconds."""
+    url = normalize_url(url)
     args = ("up", *(["--strict"] if strict else []))
-    if not lock:
-        return await _apply(url, args)
-    async with _migration_lock(url):
-        return await _apply(url, args)
+    async with _migration_lock(url) if lock else contextlib.nullcontext():
+        report = await _apply(url, args, lock_timeout=lock_timeout, deadline=retry_deadline)
+        if create_role:
+            await create_app_role(url)
+    return report
+
+
+async def create_app_role(url: str, role: str = APP_ROLE) -> None:
+    """Make the cluster-wide role ``role`` (``NOLOGIN``) unless it exists, and grant it the
+    application's privileges in the (migrated) database ``url`` names. Migrating never makes
+    it: roles are shared by every database of the server, so adding one is the operator's
+    decision (``gamedb create-role``). Safe to run again, and from several databases at once::
+
+        await create_app_role("postgresql://postgres@db/games")
+        # then give the engine a login role that is a member of gamedb_app
+    """
+    from gamedb_gen import admin
+
+    url = normalize_url(url)
+    try:
+        conn = await asyncpg.connect(url, timeout=10)
+    except (OSError, asyncpg.PostgresError) as exc:
+        raise translate(exc) from exc
+    try:
+        await admin.create_app_role(conn, role_name=role)
+    except asyncpg.UndefinedFunctionError:
+        raise MigrationError(f"{redact_url(url)} is not migrated: run `gamedb migrate`") from None
+    except asyncpg.PostgresError as exc:
+        raise translate(exc) from exc
+    finally:
+        await conn.close()
 
 
 # A migration altering tables the application writes can lose a deadlock to a writer (its
-# ALTER holds one table while waiting for another the writer holds). dbmate rolled that
-# migration back, and applying again starts from it, so `up` is retried like a transaction.
+# ALTER holds one table while waiting for another the writer holds), or time out waiting for
+# a lock behind a long reader. dbmate rolled that migration back, and applying again starts
+# from it, so `up` is retried like a transaction.
 _RETRIED_SQLSTATES = ("(40P01)", "(40001)", "(55P03)")
-_UP_ATTEMPTS = 5
 
 
-async def _apply(url: str, args: tuple[str, ...]) -> str:
+async def _apply(url: str, args: tuple[str, ...], *, lock_timeout: float, deadline: float) -> str:
     policy = RetryPolicy(base=0.1, cap=1.0)
-    for attempt in range(_UP_ATTEMPTS - 1):
+    started = time.monotonic()
+    attempt = 0
+    while True:
         try:
-            return await _run_dbmate(url, *args)
+            return await _run_dbmate(url, *args, lock_timeout=lock_timeout)
         except MigrationError as exc:
-            if not any(sqlstate in str(exc) for sqlstate in _RETRIED_SQLSTATES):
+            retried = any(sqlstate in str(exc) for sqlstate in _RETRIED_SQLSTATES)
+            if not retried or time.monotonic() - started > deadline:
                 raise
-            log.warning("migrating %s again: %s", redact_url(url), exc)
+            log.debug("migrating %s again: %s", redact_url(url), exc)
         await asyncio.sleep(policy.delay(attempt))
-    return await _run_dbmate(url, *args)
+        attempt += 1
 
 
 async def migration_status(url: str) -> MigrationStatus:
     """Applied and pending migrations, and the server version."""
+    url = normalize_url(url)
     text = await _run_dbmate(url, "status")
     applied = tuple(line[4:].strip() for line in text.splitlines() if line.startswith("[X]"))
     pending = tuple(line[4:].strip() for line in text.splitlines() if line.startswith("[ ]"))
@@ -206,6 +276,7 @@ async def migration_status(url: str) -> MigrationStatus:
 
 async def rollback(url: str, *, steps: int = 1) -> str:
     """Undo the newest ``steps`` migrations (their ``-- migrate:down`` sections)."""
+    url = normalize_url(url)
     reports = []
     async with _migration_lock(url):
         for _ in range(steps):

@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from pydantic import JsonValue, TypeAdapter
+from pydantic import JsonValue, TypeAdapter, ValidationError
 
 from gamedb import replay
 from gamedb.errors import (
@@ -351,7 +351,8 @@ class Operations:
             )
             if added is not None:
                 return added
-            if await games.get_game(conn, id=gid) is None:
+            game = await games.get_game(conn, id=gid)
+            if game is None:
                 raise GameNotFound(gid)
             replaced = await lineups.get_lineup_entry(conn, game_id=gid, id=replacing_id)
             if replaced is None:
@@ -365,6 +366,12 @@ class Operations:
                 position,
             ):
                 return stored
+            league = League.SBA if card_id is None else League.PD
+            if game.league_id != league:
+                raise WrongLeague(gid, expected=str(league), actual=str(game.league_id))
+            last = await plays.get_last_play_number(conn, game_id=gid) or 0
+            if after_play > last:
+                raise PlayNotFound(gid, after_play, last)
             raise ConstraintViolation(
                 f"lineup entry {replacing_id} of game {gid} is no longer active",
                 game_id=gid,
@@ -626,39 +633,60 @@ class Operations:
     # ---- rollback ------------------------------------------------------------------------
 
     async def delete_plays_after(self, game_id: uuid.UUID, play_number: int) -> int:
-        """Remove the plays numbered above ``play_number``; returns how many."""
-        gid = as_game_id(game_id)
-        as_int32(play_number, "play_number", gid)
-        removed = await self._run(
-            gid, lambda conn: plays.delete_plays_after(conn, game_id=gid, play_number=play_number)
+        """Remove the plays numbered above ``play_number``; returns how many. Like every
+        rollback building block, takes the game's row lock first, so no writer interleaves."""
+        return await self._delete_after(
+            game_id,
+            play_number,
+            lambda conn, gid: plays.delete_plays_after(conn, game_id=gid, play_number=play_number),
         )
-        return removed or 0
 
     async def delete_substitutions_after(self, game_id: uuid.UUID, play_number: int) -> int:
         """Remove substitutions made after play ``play_number`` or later, reactivating the
-        entries they replaced; returns how many were removed."""
-        gid = as_game_id(game_id)
-        as_int32(play_number, "play_number", gid)
-        return await self._run(
-            gid,
-            lambda conn: lineups.delete_substitutions_after(
+        entries they replaced; returns how many were removed (after the game's row lock)."""
+        return await self._delete_after(
+            game_id,
+            play_number,
+            lambda conn, gid: lineups.delete_substitutions_after(
                 conn, game_id=gid, after_play=play_number
             ),
         )
 
     async def delete_rolls_after(self, game_id: uuid.UUID, play_number: int) -> int:
-        """Remove the rolls of plays numbered above ``play_number``; returns how many."""
+        """Remove the rolls of plays numbered above ``play_number``; returns how many (after
+        the game's row lock)."""
+        return await self._delete_after(
+            game_id,
+            play_number,
+            lambda conn, gid: rolls.delete_rolls_after(conn, game_id=gid, play_number=play_number),
+        )
+
+    async def _delete_after(
+        self,
+        game_id: uuid.UUID,
+        play_number: int,
+        delete: Callable[[Executor, uuid.UUID], Awaitable[int | None]],
+    ) -> int:
+        """A rollback building block: ``delete`` run after the game's row lock is taken, as
+        :meth:`rollback_to_play` does (writers share-lock the game row, so they finish before
+        the delete, or start after it); 0 for an unknown game."""
         gid = as_game_id(game_id)
         as_int32(play_number, "play_number", gid)
-        return await self._run(
-            gid, lambda conn: rolls.delete_rolls_after(conn, game_id=gid, play_number=play_number)
-        )
+
+        async def work(conn: Executor) -> int:
+            if await games.get_game_for_update(conn, id=gid) is None:
+                return 0
+            return await delete(conn, gid) or 0
+
+        return await self._run(gid, work, atomic=True)
 
     async def rollback_to_play(self, game_id: uuid.UUID, play_number: int) -> RollbackResult:
         """Rewind the game to just after play ``play_number`` (0: before the first play), all
         or nothing: later plays, substitutions made at or after it (reactivating whom they
         replaced), rolls of later plays go, and the game's state is recomputed from the
-        plays kept. Takes the game's row lock first, so no writer interleaves."""
+        plays kept. A completed game rolled back to an earlier play is active again; to its
+        last play, it stays completed. Takes the game's row lock first, so no writer
+        interleaves."""
         gid = as_game_id(game_id)
         as_int32(play_number, "play_number", gid, minimum=0)
 
@@ -682,7 +710,16 @@ class Operations:
                 if play_number
                 else None
             )
-            state = replay.state_after(kept)
+            try:
+                state = replay.state_after(kept)
+            except ValidationError as exc:
+                problem = exc.errors()[0]
+                field = ".".join(str(part) for part in problem["loc"])
+                raise InvalidInput(
+                    f"cannot roll game {gid} back to play {play_number}: the state after it "
+                    f"is not one gamedb keeps ({field}: {problem['msg']})",
+                    game_id=gid,
+                ) from exc
             game = await games.restore_game_state(
                 conn,
                 id=gid,
@@ -691,6 +728,8 @@ class Operations:
                 outs=state.outs,
                 home_score=state.home_score,
                 away_score=state.away_score,
+                # A completed game rolled back to its last play is still over.
+                reopen=play_number < last,
             )
             if game is None:
                 raise GameNotFound(gid)

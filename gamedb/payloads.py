@@ -22,9 +22,9 @@ _BIGINT = range(-(2**63), 2**63)
 
 def _storable(value: JsonValue) -> JsonValue:
     """``value``, if PostgreSQL stores it unchanged and gamedb can read it back: finite
-    numbers (JSON has no NaN), integers within bigint range (Python will not even parse one
-    of more than 4,300 digits), text without NUL or lone surrogates (neither jsonb nor UTF-8
-    holds them), at most :data:`MAX_JSON_DEPTH` levels deep."""
+    numbers (JSON has no NaN), integers and floats within bigint range (Python will not even
+    parse an integer of more than 4,300 digits), text without NUL or lone surrogates
+    (neither jsonb nor UTF-8 holds them), at most :data:`MAX_JSON_DEPTH` levels deep."""
     pending: list[tuple[JsonValue, int]] = [(value, 0)]
     while pending:
         item, depth = pending.pop()
@@ -32,6 +32,11 @@ def _storable(value: JsonValue) -> JsonValue:
             _storable_text(item)
         elif isinstance(item, float) and not math.isfinite(item):
             raise ValueError(f"{item} is not a JSON number")
+        elif isinstance(item, float) and not -(2.0**63) < item < 2.0**63:
+            # jsonb keeps the decimal of its shortest form (-2.0**63 is -9.223372036854776e18)
+            # exactly, which reads back as an integer: one outside bigint range, which gamedb
+            # would then refuse to read.
+            raise ValueError("JSON numbers must lie within bigint range (64 bits)")
         elif isinstance(item, int) and not isinstance(item, bool) and item not in _BIGINT:
             raise ValueError("JSON integers must lie within bigint range (64 bits)")
         elif isinstance(item, (dict, list)):

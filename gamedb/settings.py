@@ -5,6 +5,10 @@ The names are those existing engine deployments already carry::
     DATABASE_URL=postgresql+asyncpg://game:secret@db:5432/games
     DB_POOL_SIZE=10        # connections kept open
     DB_MAX_OVERFLOW=20     # extra connections under load: at most 30 in all
+    DB_COMMAND_TIMEOUT=20  # seconds without a reply before a call fails (a dead network)
+    DB_STATEMENT_TIMEOUT=15  # seconds the server lets one statement run
+    DB_CONNECT_TIMEOUT=5   # seconds to open a connection
+    DB_POOL_TIMEOUT=20     # seconds to wait for a free pooled connection
 
     settings = Settings()            # reads the environment
     settings = Settings(database_url="postgresql://localhost/games", db_pool_size=4)
@@ -12,7 +16,9 @@ The names are those existing engine deployments already carry::
 
 from __future__ import annotations
 
+import re
 import urllib.parse
+from typing import Annotated
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -33,6 +39,12 @@ def normalize_url(url: str) -> str:
 
     Raises :class:`ConfigurationError` naming the problem (never echoing a password).
     """
+    userinfo = _userinfo(url.strip())
+    if userinfo is not None and any(mark in userinfo for mark in "/?#"):
+        raise ConfigurationError(
+            f"the user or password in DATABASE_URL {redact_url(url)!r} holds '/', '?' or '#': "
+            "percent-encode them (%2F, %3F, %23)"
+        )
     try:
         parts = urllib.parse.urlsplit(url.strip())
         _ = parts.port  # parsing the port is what validates it
@@ -50,23 +62,37 @@ def normalize_url(url: str) -> str:
     return urllib.parse.urlunsplit(parts._replace(scheme=scheme))
 
 
+def _userinfo(url: str) -> str | None:
+    """What stands between ``scheme://`` and the last ``@``: the user and password, read the
+    way a person wrote them (a password may hold unencoded ``@``, ``/``, ``?`` or ``#``,
+    which a URL parser would take for the end of the user part)."""
+    _, separator, rest = url.partition("://")
+    if not separator or "@" not in rest:
+        return None
+    return rest.rpartition("@")[0]
+
+
 def redact_url(url: str) -> str:
-    """``url`` with its password replaced by ``***``, safe for logs and error messages."""
-    try:
-        parts = urllib.parse.urlsplit(url)
-        if parts.password is None:
-            return url
-        user = parts.username or ""
-        host = parts.netloc.rsplit("@", 1)[1]
-        return urllib.parse.urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
-    except ValueError:
-        return "<unparseable url>"
+    """``url`` with its password (in the user part or a ``password=`` parameter) replaced by
+    ``***``, safe for logs and error messages, however the URL is malformed."""
+    userinfo = _userinfo(url)
+    if userinfo is not None:
+        user, has_password, _ = userinfo.partition(":")
+        if has_password:
+            scheme, _, rest = url.partition("://")
+            url = f"{scheme}://{user}:***@{rest.rpartition('@')[2]}"
+    return re.sub(r"(?i)(password=)[^&#]*", r"\1***", url)
 
 
 def with_database(url: str, database: str) -> str:
     """``url`` pointing at another database on the same server."""
     parts = urllib.parse.urlsplit(url)
     return urllib.parse.urlunsplit(parts._replace(path="/" + database))
+
+
+_Seconds = Annotated[float, Field(ge=0.001, le=2_147_483.0, allow_inf_nan=False)]
+"""Seconds, from 1 ms (PostgreSQL counts timeouts in whole milliseconds, and 0 would mean
+none at all) to PostgreSQL's largest timeout, about 24.8 days."""
 
 
 class Settings(BaseSettings):
@@ -77,9 +103,10 @@ class Settings(BaseSettings):
     database_url: SecretStr | None = None
     db_pool_size: int = Field(default=10, ge=1, le=1000)
     db_max_overflow: int = Field(default=20, ge=0, le=1000)
-    db_command_timeout: float = Field(default=20.0, gt=0)
-    db_statement_timeout: float = Field(default=15.0, gt=0)
-    db_connect_timeout: float = Field(default=5.0, gt=0)
+    db_command_timeout: _Seconds = 20.0
+    db_statement_timeout: _Seconds = 15.0
+    db_connect_timeout: _Seconds = 5.0
+    db_pool_timeout: _Seconds = 20.0
 
     @field_validator("database_url", mode="before")
     @classmethod

@@ -59,15 +59,16 @@ SELECT
     (SELECT u.state_version FROM updated AS u) AS new_version;
 
 -- name: RestoreGameState :one
--- Put the game back to a recomputed state (rollback); always bumps the version.
+-- Put the game back to a recomputed state (rollback); always bumps the version. With
+-- @reopen (plays were removed), a completed game is active again.
 UPDATE games SET
     current_inning = @current_inning,
     current_half = @current_half,
     outs = @outs,
     home_score = @home_score,
     away_score = @away_score,
-    status = CASE WHEN status = 'completed' THEN 'active' ELSE status END,
-    completed_at = NULL,
+    status = CASE WHEN status = 'completed' AND @reopen::boolean THEN 'active' ELSE status END,
+    completed_at = CASE WHEN @reopen::boolean THEN NULL ELSE completed_at END,
     state_version = state_version + 1,
     updated_at = now()
 WHERE id = @id

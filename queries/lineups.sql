@@ -22,11 +22,27 @@ WHERE game_id = @game_id
 
 -- name: SubstitutePlayer :one
 -- Replace an active lineup entry after a play: the old entry goes inactive, the new one
--- takes its team and, unless given, its batting order. No row when the replaced entry is
--- unknown or already inactive.
-WITH replaced AS (
+-- takes its team and, unless given, its batting order. No row (and nothing written) when the
+-- replaced entry is unknown, already inactive, of the other league (a card replaces a card,
+-- a player a player), or when play @after_play is not stored. Like InsertPlay, the game row
+-- is share-locked first, so a rollback in progress is waited for; the play is then locked
+-- too, so one that rollback deleted meanwhile counts as missing (READ COMMITTED skips deleted
+-- rows it locks): a substitution racing a rollback never outlives the plays it follows.
+WITH game AS (
+    SELECT g.id FROM games AS g WHERE g.id = @game_id FOR KEY SHARE
+), played AS (
+    SELECT p.play_number FROM plays AS p
+    WHERE p.game_id = @game_id
+        AND p.play_number = sqlc.arg(after_play)::integer
+        AND EXISTS (SELECT 1 FROM game)
+    FOR KEY SHARE
+), replaced AS (
     UPDATE lineups SET is_active = false
     WHERE lineups.game_id = @game_id AND lineups.id = @replacing_id AND lineups.is_active
+        AND lineups.league_id
+            = (CASE WHEN sqlc.narg(card_id)::integer IS NULL THEN 'sba' ELSE 'pd' END)::league
+        AND EXISTS (SELECT 1 FROM game)
+        AND (sqlc.arg(after_play)::integer = 0 OR EXISTS (SELECT 1 FROM played))
     RETURNING lineups.game_id, lineups.league_id, lineups.team_id, lineups.id,
               lineups.batting_order
 )
@@ -35,7 +51,8 @@ INSERT INTO lineups (
     is_active, replacing_id, after_play
 )
 SELECT r.game_id, r.league_id, r.team_id, sqlc.narg(card_id), sqlc.narg(player_id), @position,
-       COALESCE(sqlc.narg(batting_order), r.batting_order), false, true, r.id, @after_play
+       COALESCE(sqlc.narg(batting_order), r.batting_order), false, true, r.id,
+       sqlc.arg(after_play)::integer
 FROM replaced AS r
 RETURNING *;
 

@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import subprocess
+import sys
 import urllib.parse
 import uuid
 
 import asyncpg
 import pytest
 
-from gamedb import ConfigurationError, ConnectionFailed, Database, GameDBError, Transaction
+from gamedb import (
+    ConfigurationError,
+    ConnectionFailed,
+    Database,
+    GameDBError,
+    Transaction,
+    TransientError,
+)
 from gamedb.retry import RetryPolicy
 from tests.factories import play_dict, set_up_game
 
@@ -210,20 +219,75 @@ async def test_password_never_appears(database_url: str, caplog: pytest.LogCaptu
 async def test_operations_log_debug_with_game_and_duration_and_errors(
     db: Database, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """What the caller is handed (a result or an error) is logged at DEBUG only."""
     game = await set_up_game(db)
     caplog.set_level(logging.DEBUG, logger="gamedb")
     caplog.clear()
     await db.save_play(play_dict(game, 1))
     debug = [r for r in caplog.records if r.levelno == logging.DEBUG]
     assert any(str(game.game_id) in r.getMessage() and " ms" in r.getMessage() for r in debug)
-    assert not [r for r in caplog.records if r.levelno == logging.INFO]
+    assert not [r for r in caplog.records if r.levelno > logging.DEBUG]
     caplog.clear()
     with pytest.raises(GameDBError):
         await db.save_play(play_dict(game, 2, batter_id=987654))
-    errors = [r for r in caplog.records if r.levelno == logging.ERROR]
-    assert len(errors) == 1
-    assert str(game.game_id) in errors[0].getMessage()
-    assert "plays_batter_fkey" in errors[0].getMessage()
+    with pytest.raises(GameDBError):
+        async with db.transaction() as tx:
+            await tx.save_play(play_dict(game, 2, batter_id=987654))
+    assert not [r for r in caplog.records if r.levelno > logging.DEBUG]
+    failures = [r.getMessage() for r in caplog.records if "failed" in r.getMessage()]
+    assert len(failures) == 2
+    assert all(str(game.game_id) in m and "plays_batter_fkey" in m for m in failures)
+
+
+async def test_only_retries_that_ran_out_log_a_warning(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    admin = await asyncpg.connect(database_url)
+    try:
+        await admin.execute(
+            """
+            CREATE SEQUENCE attempts;
+            CREATE FUNCTION fail_twice() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF nextval('attempts') <= 2 THEN
+                    RAISE EXCEPTION 'serialization failure for the test' USING ERRCODE = '40001';
+                END IF;
+                RETURN NULL;
+            END $$;
+            CREATE TRIGGER fail_twice AFTER INSERT ON games
+                FOR EACH STATEMENT EXECUTE FUNCTION fail_twice();
+            """
+        )
+        caplog.set_level(logging.DEBUG, logger="gamedb")
+        quick = RetryPolicy(base=0.001, cap=0.01)
+        async with await Database.connect(database_url, db_pool_size=1, retry=quick) as db:
+            await set_up_game(db)  # completed by the third attempt
+            assert not [r for r in caplog.records if r.levelno > logging.DEBUG]
+            assert any("retrying" in r.getMessage() for r in caplog.records)
+        await admin.execute("ALTER SEQUENCE attempts RESTART")
+        once_more = RetryPolicy(base=0.001, cap=0.01, max_attempts=2)
+        async with await Database.connect(database_url, db_pool_size=1, retry=once_more) as db:
+            caplog.clear()
+            with pytest.raises(TransientError):
+                await set_up_game(db)
+        assert [r.levelno for r in caplog.records if r.levelno > logging.DEBUG] == [logging.WARNING]
+    finally:
+        await admin.close()
+
+
+def test_the_library_installs_no_log_handler() -> None:
+    handlers = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import logging, gamedb.database, gamedb.persister, gamedb.migrate;"
+            "print(logging.getLogger('gamedb').handlers, logging.getLogger().handlers)",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert handlers.stdout.split() == ["[]", "[]"]
 
 
 async def test_close_waits_then_terminates_at_the_deadline(database_url: str) -> None:

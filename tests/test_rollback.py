@@ -25,6 +25,7 @@ from gamedb import (
     Lineup,
     PlayData,
     PlayNotFound,
+    WrongLeague,
 )
 from gamedb.replay import replay_state, stored_state
 from tests.factories import play_dict, set_up_game
@@ -197,9 +198,9 @@ async def test_rollback_to_play_rewinds_the_whole_game(db: Database, league: str
         last = target
 
 
-async def test_rollback_reopens_a_completed_game(db: Database) -> None:
-    scripted = await ScriptedGame.play(db, "sba", 12, {})
-    game = scripted.game
+async def completed_game(db: Database, plays: int) -> SimulatedGame:
+    """A game of ``plays`` plays, then marked completed."""
+    game = (await ScriptedGame.play(db, "sba", plays, {})).game
     final = game.state
     await db.update_game_state(
         game_id=game.game_id,
@@ -210,6 +211,11 @@ async def test_rollback_reopens_a_completed_game(db: Database) -> None:
         away_score=final.away_score,
         status="completed",
     )
+    return game
+
+
+async def test_rollback_reopens_a_completed_game(db: Database) -> None:
+    game = await completed_game(db, 12)
     result = await db.rollback_to_play(game.game_id, 9)
     assert result.game.status is GameStatus.ACTIVE
     assert result.game.completed_at is None
@@ -399,3 +405,89 @@ async def test_rolls_and_substitutions_in_flight_do_not_survive_a_rollback(db: D
     assert (result.rolls_removed, result.substitutions_removed, result.plays_removed) == (1, 1, 3)
     active = {entry.id for entry in await db.get_active_lineup(game.game_id, 1)}
     assert game.home_pitcher.id in active
+
+
+async def test_a_completed_game_rolled_back_to_its_last_play_stays_completed(
+    db: Database,
+) -> None:
+    game = await completed_game(db, 12)
+    completed = await db.get_game(game.game_id)
+    assert completed is not None and completed.completed_at is not None
+    result = await db.rollback_to_play(game.game_id, 12)
+    assert result.plays_removed == 0
+    assert result.game.status is GameStatus.COMPLETED
+    assert result.game.completed_at == completed.completed_at
+    assert result.game.state_version == completed.state_version + 1
+
+
+async def test_rolling_back_to_a_play_ending_inning_1000_is_a_typed_refusal(db: Database) -> None:
+    game = await set_up_game(db)
+    last_out = play_dict(game, 1, inning=1000, half="bottom", outs_before=2, outs_recorded=1)
+    await db.save_play(last_out)
+    await db.save_play(play_dict(game, 2, inning=1000, half="bottom", outs_before=0))
+    before = await db.load_game_state(game.game_id)
+    with pytest.raises(InvalidInput, match="inning") as refused:
+        await db.rollback_to_play(game.game_id, 1)
+    assert refused.value.game_id == game.game_id
+    assert await db.load_game_state(game.game_id) == before
+
+
+async def test_writes_for_plays_not_stored_are_refused(db: Database) -> None:
+    """A roll belongs to a stored play or the next one; a substitution follows a stored
+    play: what a rollback removed cannot come back through them."""
+    game = await set_up_game(db)
+    for number in range(1, 4):
+        await db.save_play(play_dict(game, number))
+
+    def roll(roll_id: str, play_number: int | None) -> dict[str, Any]:
+        return {
+            "game_id": game.game_id,
+            "roll_id": roll_id,
+            "roll_type": "ab",
+            "play_number": play_number,
+            "roll_data": {"dice": {"d20": 4}},
+        }
+
+    assert await db.save_rolls_batch([roll("a", 4), roll("b", 1), roll("c", None)]) == 3
+    with pytest.raises(PlayNotFound) as missing:
+        await db.save_rolls_batch([roll("d", 2), roll("e", 6)])
+    assert (missing.value.game_id, missing.value.play_number, missing.value.last_play) == (
+        game.game_id,
+        5,
+        3,
+    )
+    with pytest.raises(PlayNotFound) as too_early:
+        await db.add_substitution(
+            game_id=game.game_id,
+            replacing_id=game.home_pitcher.id,
+            after_play=4,
+            position="P",
+            player_id=1999,
+        )
+    assert (too_early.value.play_number, too_early.value.last_play) == (4, 3)
+    assert sorted(r.roll_id for r in await db.get_rolls_for_game(game.game_id)) == ["a", "b", "c"]
+    assert game.home_pitcher.id in {e.id for e in await db.get_active_lineup(game.game_id, 1)}
+    sub = await db.add_substitution(
+        game_id=game.game_id,
+        replacing_id=game.home_pitcher.id,
+        after_play=3,
+        position="P",
+        player_id=1999,
+    )
+    assert sub.after_play == 3
+
+
+async def test_a_card_or_player_of_the_other_league_is_wrong_league(db: Database) -> None:
+    for league, other in (("pd", {"player_id": 1999}), ("sba", {"card_id": 1999})):
+        game = await set_up_game(db, league)
+        with pytest.raises(WrongLeague) as wrong:
+            await db.add_substitution(
+                game_id=game.game_id,
+                replacing_id=game.home_pitcher.id,
+                after_play=0,
+                position="P",
+                **other,
+            )
+        assert (wrong.value.game_id, wrong.value.actual) == (game.game_id, league)
+        active = await db.get_active_lineup(game.game_id, 1)
+        assert game.home_pitcher.id in {entry.id for entry in active}, "nothing was written"

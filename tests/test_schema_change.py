@@ -228,7 +228,7 @@ async def test_a_migration_that_loses_a_deadlock_is_applied_again(
     The migration waited first, so PostgreSQL's deadlock check picks it as the victim."""
     migrations, newest = migrations_with(tmp_path, "add_weather_and_umpire_note", ADD_COLUMNS)
     monkeypatch.setenv("GAMEDB_MIGRATIONS_DIR", str(migrations))
-    caplog.set_level(logging.WARNING, logger="gamedb")
+    caplog.set_level(logging.DEBUG, logger="gamedb")
     writer = await asyncpg.connect(database_url)
     try:
         async with writer.transaction():
@@ -250,5 +250,57 @@ async def test_a_migration_that_loses_a_deadlock_is_applied_again(
         await writer.close()
     retried = [record for record in caplog.records if record.msg.startswith("migrating")]
     assert len(retried) == 1 and "(40P01)" in retried[0].getMessage()
+    status = await migration_status(database_url)
+    assert not status.pending and status.applied[-1] == newest
+
+
+async def test_a_migration_queued_behind_a_long_reader_holds_up_no_write(
+    database_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An ALTER waiting for a reader's lock would queue every later write to the table
+    behind it, until their statement_timeout: migrations wait at most their lock_timeout
+    (2 s), give way, and are applied again once the reader is done."""
+    migrations, newest = migrations_with(tmp_path, "add_weather_and_umpire_note", ADD_COLUMNS)
+    caplog.set_level(logging.DEBUG, logger="gamedb")
+    load = Load()
+    stop = asyncio.Event()
+    reader = await asyncpg.connect(database_url)
+    async with await Database.connect(
+        database_url, db_pool_size=WRITERS, db_statement_timeout=4.0
+    ) as db:
+        games = [await set_up_game(db) for _ in range(WRITERS)]
+        writers = [asyncio.create_task(write_game(db, game, load, stop)) for game in games]
+        try:
+            async with reader.transaction():
+                await reader.fetchval("SELECT count(*) FROM plays")  # holds plays until COMMIT
+                monkeypatch.setenv("GAMEDB_MIGRATIONS_DIR", str(migrations))
+                migrating = asyncio.create_task(migrate(database_url))
+                load.migrating = True
+                await asyncio.sleep(6.0)  # longer than the writers' statement_timeout
+                load.migrating = False
+                assert not migrating.done(), "the migration waits for the reader"
+            await migrating
+            await db.expire_connections()
+            await asyncio.sleep(SETTLE)
+        finally:
+            stop.set()
+            await asyncio.gather(*writers)
+            await reader.close()
+        for game in games:
+            stored = [play.play_number for play in await db.get_plays(game.game_id)]
+            assert stored == load.acknowledged[game.game_id], "every acknowledged play, once"
+    gave_way = [r for r in caplog.records if r.msg.startswith("migrating")]
+    print(
+        f"\nmigration behind a 6 s reader: {load.writes_during_migration} writes meanwhile, "
+        f"{len(load.failures)} failed; the migration gave way {len(gave_way)} times"
+    )
+    assert load.failures == []
+    assert load.writes_during_migration > 6 * WRITERS, "writes went on behind the reader"
+    reasons = ["55P03" if "(55P03)" in r.getMessage() else "40P01" for r in gave_way]
+    assert "55P03" in reasons, "it gave way to the reader (and perhaps lost a deadlock later)"
+    assert all("(55P03)" in r.getMessage() or "(40P01)" in r.getMessage() for r in gave_way)
     status = await migration_status(database_url)
     assert not status.pending and status.applied[-1] == newest

@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import subprocess
+import sys
 import threading
 import traceback
 import urllib.parse
@@ -185,3 +187,42 @@ async def test_the_password_never_shows(
     )
     leaks = [text for text in shown if SENTINEL in text]
     assert leaks == []
+
+
+@pytest.mark.parametrize("mark", ["#", "?", "/", "#?/@"])
+async def test_a_password_with_unencoded_url_characters_never_shows(
+    mark: str, tmp_path: Path
+) -> None:
+    """``#``, ``?`` and ``/`` end the user part for a URL parser, which would then show the
+    rest of the password as the fragment, query or path."""
+    password = f"leakA{mark}leakB{mark}leakC"
+    url = f"postgresql://postgres:{password}@127.0.0.1:{unused_port()}/gamedb"
+    shown: list[str] = []
+    for call in (
+        lambda: Database.connect(url),
+        lambda: migrate(url),
+    ):
+        error = await failure_of(call)
+        assert isinstance(error, ConfigurationError)
+        assert "percent-encode" in str(error)
+        shown += texts_of(error)
+    with pytest.raises(ConfigurationError) as caught:
+        Settings.load(database_url=url)
+    shown += texts_of(caught.value)
+    assert [text for text in shown if "leak" in text] == []
+
+
+@pytest.mark.parametrize("mark", ["#", "?", "/"])
+def test_the_command_never_shows_such_a_password(mark: str, tmp_path: Path) -> None:
+    url = f"postgresql://postgres:leakA{mark}leakB@127.0.0.1:{unused_port()}/gamedb"
+    command = subprocess.run(
+        [str(Path(sys.executable).parent / "gamedb"), "status"],
+        env={**os.environ, "DATABASE_URL": url},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert command.returncode != 0
+    assert "percent-encode" in command.stderr
+    assert "leak" not in command.stdout + command.stderr

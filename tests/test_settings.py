@@ -72,3 +72,20 @@ def test_url_helpers() -> None:
     assert normalize_url(" postgres://h/d ") == "postgresql://h/d"
     assert with_database("postgresql://u@/a?host=/tmp", "b") == "postgresql://u@/b?host=/tmp"
     assert redact_url("postgresql://u@h/d") == "postgresql://u@h/d"
+
+
+@pytest.mark.parametrize("name", ["DB_STATEMENT_TIMEOUT", "DB_COMMAND_TIMEOUT", "DB_POOL_TIMEOUT"])
+@pytest.mark.parametrize("value", ["0.0004", "0", "-1", "inf", "nan", "1e300"])
+def test_a_timeout_that_would_mean_none_or_overflow_is_refused(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    """PostgreSQL counts whole milliseconds, and 0 means no timeout: 0.4 ms must not turn it
+    off silently; infinity must not reach int() as an OverflowError."""
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigurationError, match=name):
+        Settings.load()
+
+
+def test_the_smallest_timeout_is_one_millisecond(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DB_STATEMENT_TIMEOUT", "0.001")
+    assert Settings.load().db_statement_timeout == 0.001

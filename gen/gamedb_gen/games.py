@@ -169,11 +169,11 @@ UPDATE games SET
     outs = $3,
     home_score = $4,
     away_score = $5,
-    status = CASE WHEN status = 'completed' THEN 'active' ELSE status END,
-    completed_at = NULL,
+    status = CASE WHEN status = 'completed' AND $6::boolean THEN 'active' ELSE status END,
+    completed_at = CASE WHEN $6::boolean THEN NULL ELSE completed_at END,
     state_version = state_version + 1,
     updated_at = now()
-WHERE id = $6
+WHERE id = $7
 RETURNING id, league_id, home_team_id, away_team_id, game_mode, visibility, status, current_inning,
     current_half, outs, home_score, away_score, state_version, created_at, updated_at, completed_at
 """
@@ -187,9 +187,12 @@ async def restore_game_state(
     outs: int,
     home_score: int,
     away_score: int,
+    reopen: bool,
     id: uuid.UUID,
 ) -> Game | None:
-    """Put the game back to a recomputed state (rollback); always bumps the version."""
+    """Put the game back to a recomputed state (rollback); always bumps the version. With
+    @reopen (plays were removed), a completed game is active again.
+    """
     row = await conn.fetchrow(
         RESTORE_GAME_STATE,
         current_inning,
@@ -197,6 +200,7 @@ async def restore_game_state(
         outs,
         home_score,
         away_score,
+        reopen,
         id,
     )
     if row is None:

@@ -82,9 +82,21 @@ async def find_lineup_entry(
 
 
 SUBSTITUTE_PLAYER: Final = """
-WITH replaced AS (
+WITH game AS (
+    SELECT g.id FROM games AS g WHERE g.id = $6 FOR KEY SHARE
+), played AS (
+    SELECT p.play_number FROM plays AS p
+    WHERE p.game_id = $6
+        AND p.play_number = $5::integer
+        AND EXISTS (SELECT 1 FROM game)
+    FOR KEY SHARE
+), replaced AS (
     UPDATE lineups SET is_active = false
     WHERE lineups.game_id = $6 AND lineups.id = $7 AND lineups.is_active
+        AND lineups.league_id
+            = (CASE WHEN $1::integer IS NULL THEN 'sba' ELSE 'pd' END)::league
+        AND EXISTS (SELECT 1 FROM game)
+        AND ($5::integer = 0 OR EXISTS (SELECT 1 FROM played))
     RETURNING lineups.game_id, lineups.league_id, lineups.team_id, lineups.id,
               lineups.batting_order
 )
@@ -93,7 +105,8 @@ INSERT INTO lineups (
     is_active, replacing_id, after_play
 )
 SELECT r.game_id, r.league_id, r.team_id, $1, $2, $3,
-       COALESCE($4, r.batting_order), false, true, r.id, $5
+       COALESCE($4, r.batting_order), false, true, r.id,
+       $5::integer
 FROM replaced AS r
 RETURNING game_id, id, league_id, team_id, card_id, player_id, position, batting_order, is_starter,
     is_active, replacing_id, after_play, created_at
@@ -112,8 +125,12 @@ async def substitute_player(
     replacing_id: int | None,
 ) -> Lineup | None:
     """Replace an active lineup entry after a play: the old entry goes inactive, the new one
-    takes its team and, unless given, its batting order. No row when the replaced entry is
-    unknown or already inactive.
+    takes its team and, unless given, its batting order. No row (and nothing written) when the
+    replaced entry is unknown, already inactive, of the other league (a card replaces a card,
+    a player a player), or when play @after_play is not stored. Like InsertPlay, the game row
+    is share-locked first, so a rollback in progress is waited for; the play is then locked
+    too, so one that rollback deleted meanwhile counts as missing (READ COMMITTED skips deleted
+    rows it locks): a substitution racing a rollback never outlives the plays it follows.
     """
     row = await conn.fetchrow(
         SUBSTITUTE_PLAYER,
