@@ -9,11 +9,12 @@ PYTHON ?= python3
 .PHONY: help setup generate migrate check lint types fresh vet test test-faults bench demo stop clean
 
 help: ## Show the targets and what they do
-	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@if [ -t 1 ]; then bold=$$'\033[1m'; plain=$$'\033[0m'; fi; \
+	awk -v bold="$$bold" -v plain="$$plain" 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %s%-12s%s %s\n", bold, $$1, plain, $$2}' $(MAKEFILE_LIST)
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml codegen/pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]' -e ./codegen
 	@touch $@
 
 setup: $(VENV)/.installed ## Create .venv and install gamedb with its dev tools (idempotent)
@@ -21,8 +22,12 @@ setup: $(VENV)/.installed ## Create .venv and install gamedb with its dev tools 
 generate: setup ## Regenerate gen/ from schema/ and queries/, checked against a real database
 	$(PY) -m gamedb_codegen.pipeline generate
 
+# The targets below that touch a database use the embedded server unless DATABASE_URL is set:
+# an explicit choice made here, never a fallback of the library or the installed command.
+EMBEDDED := GAMEDB_EMBEDDED=1
+
 migrate: setup ## Apply pending migrations to DATABASE_URL (or the embedded server)
-	$(PY) -m gamedb migrate
+	$(EMBEDDED) $(BIN)/gamedb migrate
 
 lint: setup ## ruff lint and format check
 	$(BIN)/ruff check .
@@ -31,11 +36,10 @@ lint: setup ## ruff lint and format check
 types: setup ## mypy --strict over gamedb, gen, codegen and tests
 	$(BIN)/mypy gamedb gen codegen tests conftest.py benchmarks
 
-fresh: setup ## Regenerate into a clean gen/ and fail on any difference from git
-	rm -rf gen/gamedb_gen
+fresh: setup ## Regenerate gen/ and schema.sql and fail on any difference from git
 	$(PY) -m gamedb_codegen.pipeline generate
-	@changes=$$(git status --porcelain --untracked-files=all -- gen); \
-	if [ -n "$$changes" ]; then echo "gen/ is stale; run 'make generate' and commit:"; echo "$$changes"; exit 1; fi
+	@changes=$$(git status --porcelain --untracked-files=all -- gen schema.sql); \
+	if [ -n "$$changes" ]; then echo "gen/ or schema.sql is stale; run 'make generate' and commit:"; echo "$$changes"; exit 1; fi
 
 vet: setup ## sqlc vet (rules run against a migrated database)
 	$(PY) -m gamedb_codegen.pipeline vet
@@ -52,10 +56,10 @@ bench: setup ## Measure every budget against raw asyncpg in the same run
 	$(PY) -m benchmarks
 
 demo: setup ## Play simulated games, recover them from the database, and verify
-	$(BIN)/gamedb demo
+	$(EMBEDDED) $(BIN)/gamedb demo
 
 stop: setup ## Stop the embedded PostgreSQL server
-	$(PY) -c "from gamedb.embedded import stop_embedded_server; stop_embedded_server()"
+	$(BIN)/gamedb server stop
 
 clean: ## Remove the venv, caches and the embedded server's data
 	-$(MAKE) stop

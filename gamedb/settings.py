@@ -5,6 +5,7 @@ The names are those existing engine deployments already carry::
     DATABASE_URL=postgresql+asyncpg://game:secret@db:5432/games
     DB_POOL_SIZE=10        # connections kept open
     DB_MAX_OVERFLOW=20     # extra connections under load: at most 30 in all
+    GAMEDB_EMBEDDED=1      # no DATABASE_URL: use the embedded development server
 
     settings = Settings()            # reads the environment
     settings = Settings(database_url="postgresql://localhost/games", db_pool_size=4)
@@ -80,6 +81,9 @@ class Settings(BaseSettings):
     db_command_timeout: float = Field(default=20.0, gt=0)
     db_statement_timeout: float = Field(default=15.0, gt=0)
     db_connect_timeout: float = Field(default=5.0, gt=0)
+    # Only an explicit choice starts the embedded server: a deployment missing DATABASE_URL
+    # must fail, not write its games into a throwaway folder.
+    gamedb_embedded: bool = False
 
     @field_validator("database_url", mode="before")
     @classmethod

@@ -44,3 +44,28 @@ async def server_version(conn: Executor) -> str | None:
         return None
     value: str | None = row[0]
     return value
+
+
+TRY_LOCK_MIGRATIONS: Final = """
+SELECT pg_try_advisory_lock($1::bigint) AS acquired
+"""
+
+
+async def try_lock_migrations(conn: Executor, *, lock_key: int) -> bool | None:
+    """Take the migrators' lock if it is free, without waiting."""
+    row = await conn.fetchrow(TRY_LOCK_MIGRATIONS, lock_key)
+    if row is None:
+        return None
+    value: bool | None = row[0]
+    return value
+
+
+APPLIED_MIGRATIONS: Final = """
+SELECT version FROM schema_migrations ORDER BY version
+"""
+
+
+async def applied_migrations(conn: Executor) -> list[str]:
+    """The versions dbmate recorded as applied, oldest first."""
+    rows = await conn.fetch(APPLIED_MIGRATIONS)
+    return [r[0] for r in rows]
