@@ -142,9 +142,17 @@ async def _run_dbmate(url: str, *args: str, on_output: Output | None = None) -> 
     await process.wait()
     text = "\n".join(lines).strip()
     if process.returncode != 0:
-        # dbmate starts its complaint with "Error: "; gamedb's message says what failed.
-        text = text.removeprefix("Error: ")
-        raise MigrationError(f"dbmate {' '.join(args)} failed on {redact_url(url)}: {text}")
+        # Progress lines were shown already: the message names the file and dbmate's
+        # complaint, without its own "Error: " (the command adds one).
+        errors = [line.removeprefix("Error: ") for line in lines if line.startswith("Error: ")]
+        applying = [
+            line.removeprefix("Applying: ") for line in lines if line.startswith("Applying: ")
+        ]
+        detail = "; ".join(errors) or text
+        where = f" applying {applying[-1]}" if applying else ""
+        raise MigrationError(
+            f"dbmate {' '.join(args)} failed on {redact_url(url)}{where}: {detail}"
+        )
     return text
 
 
