@@ -6,7 +6,7 @@
     gamedb status --exit-code        # applied and pending migrations; 3 when some are pending
     gamedb list --status active      # games, newest first
     gamedb show GAME_ID              # a game's state and box score
-    gamedb export GAME_ID > game.json
+    gamedb export GAME_ID > game.json && gamedb import game.json --url postgresql://…/other
     gamedb rollback GAME_ID 12 --yes
     gamedb server status             # the embedded development server
     gamedb demo                      # play 20 games, recover them, verify them
@@ -33,10 +33,11 @@ import traceback
 import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TextIO, TypeVar
 
 import asyncpg
 import click
+from pydantic import ValidationError
 
 from gamedb import migrate as migrations
 from gamedb import render
@@ -53,10 +54,12 @@ from gamedb.errors import (
     ConnectionFailed,
     GameDBError,
     GameNotFound,
+    InvalidInput,
     PlayNotFound,
 )
 from gamedb.models import GameSnapshot
 from gamedb.settings import Settings, redact_url
+from gamedb.transfer import import_snapshot
 from gamedb_gen import games as game_queries
 from gamedb_gen.models import GameStatus, League
 
@@ -478,7 +481,8 @@ def show(url: str | None, game_id: uuid.UUID, as_json: bool) -> None:
 @url_option
 @click.argument("game_id", type=click.UUID)
 def export(url: str | None, game_id: uuid.UUID) -> None:
-    """Print a game as JSON: the GameSnapshot load_game_state recovers, with its rolls."""
+    """Print a game as JSON: the GameSnapshot load_game_state recovers, with its rolls.
+    `gamedb import` stores it again."""
 
     async def work() -> None:
         async with connect(url) as db:
@@ -486,6 +490,34 @@ def export(url: str | None, game_id: uuid.UUID) -> None:
         click.echo(snapshot.model_dump_json(indent=2))
 
     run(work)
+
+
+@cli.command("import", short_help="Store a game that `gamedb export` printed.")
+@url_option
+@click.argument("source", type=click.File("r"))
+def import_game(url: str | None, source: TextIO) -> None:
+    """Store the game in SOURCE (a file, or - for stdin) as `gamedb export` printed it: the
+    game, its lineups, plays, roster, session and rolls, in one transaction. Refused,
+    changing nothing, when the game exists already or the file is not a whole game."""
+    try:
+        snapshot = GameSnapshot.model_validate_json(source.read())
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "the document"
+        raise InvalidInput(
+            f"{source.name} is not a game as `gamedb export` prints it: "
+            f"{render.count(exc.error_count(), 'problem')}, first at {where}: {first['msg']}"
+        ) from None
+
+    async def work() -> None:
+        async with connect(url) as db:
+            await import_snapshot(db, snapshot)
+
+    run(work)
+    click.echo(
+        f"Imported game {snapshot.game.id}: {render.count(len(snapshot.plays), 'play')}, "
+        f"{render.count(len(snapshot.rolls or ()), 'roll')}."
+    )
 
 
 @cli.command(short_help="Roll a game back to an earlier play.")

@@ -7,6 +7,7 @@ games, servers that refuse or never answer, and what an operator sees.
 from __future__ import annotations
 
 import asyncio
+import datetime
 import json
 import os
 import re
@@ -17,6 +18,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
@@ -29,8 +31,20 @@ from gamedb.demo import DemoReport, compare, run_demo
 from gamedb.migrate import migrations_dir
 from gamedb.render import count, printable
 from gamedb.settings import redact_url, with_database
+from gamedb.testing import create_database, drop_database
+from tests.factories import play_dict, set_up_game
 
-COMMANDS = ["demo", "export", "list", "migrate", "rollback", "server", "show", "status"]
+COMMANDS = [
+    "demo",
+    "export",
+    "import",
+    "list",
+    "migrate",
+    "rollback",
+    "server",
+    "show",
+    "status",
+]
 SUBCOMMANDS = [
     "migrate up",
     "migrate down",
@@ -697,6 +711,158 @@ def test_export_prints_the_snapshot_with_rolls(
     snapshot = GameSnapshot.model_validate_json(result.stdout)
     assert compare(record, snapshot) == []
     assert json.loads(result.stdout)["game"]["id"] == str(record.game_id)
+
+
+@pytest.fixture
+async def other_database_url(gamedb_server_url: str, gamedb_template: str) -> AsyncIterator[str]:
+    """A second migrated, empty database: where an exported game is imported."""
+    url = await create_database(gamedb_server_url, template=gamedb_template)
+    yield url
+    await drop_database(url)
+
+
+async def built_game(db: Database, league: str) -> uuid.UUID:
+    """A game with lineups, plays that put runners on, a roster, a session, rolls, a state."""
+    game = await set_up_game(db, league)
+    for number in range(1, 4):
+        await db.save_play(
+            play_dict(
+                game,
+                number,
+                on_first_id=game.away[0].id if number > 1 else None,
+                catcher_id=game.home[0].id,
+                result_description=f"play {number} — single",
+                hit=1,
+            )
+        )
+    if league == "sba":
+        await db.add_sba_roster_player(game_id=game.game_id, player_id=4242, team_id=1)
+    else:
+        await db.add_pd_roster_card(game_id=game.game_id, card_id=4242, team_id=2)
+    await db.create_game_session(game.game_id, {"home": "ana", "away": "bo"})
+    await db.update_session_snapshot(game.game_id, {"inning": 1, "bases": [1, 0, 0]})
+    await db.save_rolls_batch(
+        [
+            {
+                "game_id": game.game_id,
+                "roll_id": f"r{number}",
+                "roll_type": "ab",
+                "play_number": number,
+                "team_id": 2,
+                "roll_data": {"d6": number, "d20": 20 - number},
+                "rolled_at": datetime.datetime(2026, 5, 1, 12, number, tzinfo=datetime.UTC),
+            }
+            for number in range(1, 4)
+        ]
+    )
+    await db.update_game_state(
+        game_id=game.game_id,
+        inning=1,
+        half="top",
+        home_score=0,
+        away_score=0,
+        outs=1,
+        status="active",
+    )
+    return game.game_id
+
+
+def portable(exported: str) -> dict[str, Any]:
+    """An exported game without what the database hands out (ids, times, versions): lineup
+    entries are named by team and card or player, and so are the plays' references."""
+    game: dict[str, Any] = json.loads(exported)
+    person = {
+        entry["id"]: (entry["team_id"], entry["card_id"], entry["player_id"])
+        for entry in game["lineups"]
+    }
+    for key in ("created_at", "updated_at", "completed_at", "state_version"):
+        game["game"].pop(key)
+    for entry in game["lineups"]:
+        for key in ("id", "created_at"):
+            entry.pop(key)
+        entry["replacing_id"] = person.get(entry["replacing_id"])
+    for play in game["plays"]:
+        for key in ("id", "created_at"):
+            play.pop(key)
+        for key in ("batter_id", "pitcher_id", "catcher_id", "on_first_id"):
+            play[key] = person.get(play[key])
+    for link in game["roster"]:
+        for key in ("id", "created_at"):
+            link.pop(key)
+    for key in ("last_action_at", "updated_at"):
+        game["session"].pop(key)
+    return game
+
+
+@pytest.mark.parametrize("league", ["sba", "pd"])
+async def test_import_is_the_inverse_of_export(
+    gamedb: Run,
+    db: Database,
+    database_url: str,
+    other_database_url: str,
+    league: str,
+    tmp_path: Path,
+) -> None:
+    game_id = await built_game(db, league)
+    exported = await asyncio.to_thread(gamedb, "export", str(game_id), url=database_url)
+    assert exported.returncode == 0, exported.stderr
+    (tmp_path / "game.json").write_text(exported.stdout)
+
+    imported = await asyncio.to_thread(
+        gamedb, "import", str(tmp_path / "game.json"), url=other_database_url
+    )
+    assert imported.returncode == 0, imported.stderr
+    assert imported.stdout == f"Imported game {game_id}: 3 plays, 3 rolls.\n"
+    again = await asyncio.to_thread(gamedb, "export", str(game_id), url=other_database_url)
+    assert again.returncode == 0, again.stderr
+    assert portable(again.stdout) == portable(exported.stdout)
+    assert json.loads(again.stdout)["rolls"] == json.loads(exported.stdout)["rolls"]
+
+    elsewhere = await asyncio.to_thread(
+        gamedb, "import", "-", "--url", REFUSING_URL, url=None, input=exported.stdout
+    )
+    assert "connection refused" in one_line_error(elsewhere)
+    twice = await asyncio.to_thread(
+        gamedb, "import", "-", url=other_database_url, input=exported.stdout
+    )
+    assert twice.returncode == 1
+    assert one_line_error(twice) == (
+        f"Error: game {game_id} exists already in this database; delete it first to replace it"
+    )
+
+
+async def test_import_refuses_what_is_not_a_whole_game_and_writes_nothing(
+    gamedb: Run, db: Database, database_url: str, other_database_url: str
+) -> None:
+    game_id = await built_game(db, "sba")
+    exported = await asyncio.to_thread(gamedb, "export", str(game_id), url=database_url)
+    document = json.loads(exported.stdout)
+    batter = document["plays"][0]["batter_id"]
+    document["lineups"] = [entry for entry in document["lineups"] if entry["id"] != batter]
+    lacking = await asyncio.to_thread(
+        gamedb, "import", "-", url=other_database_url, input=json.dumps(document)
+    )
+    assert lacking.returncode == 1
+    assert one_line_error(lacking) == (
+        f"Error: play 1's batter_id refers to lineup entry {batter}, which the exported game "
+        "does not hold"
+    )
+    document = json.loads(exported.stdout)
+    document["plays"][1]["outs_before"] = 7
+    bad = await asyncio.to_thread(
+        gamedb, "import", "-", url=other_database_url, input=json.dumps(document)
+    )
+    assert bad.returncode == 1
+    assert "outs_before" in one_line_error(bad)
+    garbage = await asyncio.to_thread(
+        gamedb, "import", "-", url=other_database_url, input='{"game": 1}'
+    )
+    assert garbage.returncode == 1
+    assert one_line_error(garbage).startswith(
+        "Error: <stdin> is not a game as `gamedb export` prints it: "
+    )
+    listed = await asyncio.to_thread(gamedb, "list", "--json", url=other_database_url)
+    assert json.loads(listed.stdout) == []
 
 
 def test_rollback_asks_first(gamedb: Run, database_url: str, played: DemoReport) -> None:
