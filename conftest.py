@@ -7,8 +7,6 @@ installs it (from the wheel, into a venv of its own) for the tests of the comman
 
 from __future__ import annotations
 
-import dataclasses
-import os
 import subprocess
 import sys
 import venv
@@ -17,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from gamedb import Database
+from tests.installed import InstalledGamedb
 
 ROOT = Path(__file__).resolve().parent
 
@@ -37,45 +36,6 @@ def database_url(gamedb_url: str) -> str:
 def db(gamedb_database: Database) -> Database:
     """A :class:`gamedb.Database` on this test's own database."""
     return gamedb_database
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class InstalledGamedb:
-    """gamedb installed from its wheel, with the ``migrate`` extra only, into a venv of its
-    own outside the repository: what a deployment runs."""
-
-    wheel: Path
-    venv: Path
-    home: Path
-    """An empty working folder outside the repository (no ``.env``, no ``.gamedb/``)."""
-
-    @property
-    def python(self) -> Path:
-        return self.venv / "bin" / "python"
-
-    def run(
-        self, *args: str, url: str | None, input: str | None = None, **env: str
-    ) -> subprocess.CompletedProcess[str]:
-        """``gamedb ARGS`` as the installed command, with ``DATABASE_URL=url`` (unset for
-        ``None``) and nothing else of gamedb's settings from this environment."""
-        environment = {
-            key: value
-            for key, value in os.environ.items()
-            if not key.startswith(("DATABASE_URL", "GAMEDB_", "DB_", "VIRTUAL_ENV", "PYTHON"))
-        }
-        if url is not None:
-            environment["DATABASE_URL"] = url
-        environment.update(env)
-        return subprocess.run(
-            [str(self.venv / "bin" / "gamedb"), *args],
-            cwd=self.home,
-            env=environment,
-            input=input,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
 
 
 @pytest.fixture(scope="session")

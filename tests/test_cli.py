@@ -24,15 +24,16 @@ import asyncpg
 import pytest
 from click.testing import CliRunner
 
-from conftest import InstalledGamedb
-from gamedb import Database, GameSnapshot, GameStatus
+from gamedb import ConfigurationError, Database, GameSnapshot, GameStatus
 from gamedb.cli import cli
 from gamedb.demo import DemoReport, compare, run_demo
+from gamedb.embedded import EMBEDDED_DATABASE
 from gamedb.migrate import migrations_dir
 from gamedb.render import count, printable
 from gamedb.settings import redact_url, with_database
 from gamedb.testing import create_database, drop_database
 from tests.factories import play_dict, set_up_game
+from tests.installed import InstalledGamedb
 
 COMMANDS = [
     "demo",
@@ -235,6 +236,23 @@ def test_gamedb_embedded_chooses_the_embedded_server(gamedb_server_url: str) -> 
     assert status.exit_code == 0, status.output
     assert status.stdout.startswith("Database  the embedded server's 'gamedb' database")
     assert status.stdout.rstrip().endswith("Pending   none")
+
+
+@pytest.mark.skipif(
+    bool(os.environ.get("GAMEDB_TEST_DATABASE_URL") or os.environ.get("GAMEDB_TEST_BACKEND")),
+    reason="the embedded server is the test server only on the default backend",
+)
+async def test_the_library_uses_the_embedded_server_only_when_asked(
+    gamedb_server_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.delenv("GAMEDB_EMBEDDED", raising=False)
+    with pytest.raises(ConfigurationError, match="or set GAMEDB_EMBEDDED=1 for the embedded"):
+        await Database.connect()
+    monkeypatch.setenv("GAMEDB_EMBEDDED", "1")
+    async with await Database.connect(db_pool_size=1, db_max_overflow=0) as db:
+        assert db.url.split("?")[0].endswith(f"/{EMBEDDED_DATABASE}")
+        assert await db.get_game(uuid.uuid4()) is None
 
 
 # ---- servers that cannot be used ---------------------------------------------------------

@@ -8,7 +8,7 @@ import re
 import subprocess
 import zipfile
 
-from conftest import InstalledGamedb
+from tests.installed import InstalledGamedb
 
 
 def wheel_metadata(installed_gamedb: InstalledGamedb) -> tuple[list[str], email.message.Message]:
