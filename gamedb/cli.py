@@ -294,7 +294,7 @@ def migrate_up(ctx: click.Context, url: str | None, strict: bool, lock_timeout: 
     _migrate_up(_inherited(ctx, "url", url), strict=strict, lock_timeout=lock_timeout)
 
 
-@migrate.command("down")
+@migrate.command("down", short_help="Undo the newest migration applied.")
 @url_option
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 @_lock_timeout_option
@@ -323,7 +323,7 @@ def migrate_down(ctx: click.Context, url: str | None, yes: bool, lock_timeout: f
     run(work)
 
 
-@migrate.command("new")
+@migrate.command("new", short_help="Create an empty migration file NAME.")
 @click.argument("name")
 @click.option(
     "--dir",
@@ -338,7 +338,7 @@ def migrate_new(name: str, directory: Path | None) -> None:
     click.echo(f"Created {path}")
 
 
-@migrate.command("dump")
+@migrate.command("dump", short_help="Print the database's schema (pg_dump).")
 @url_option
 @click.option(
     "--output",
@@ -364,7 +364,7 @@ def migrate_dump(ctx: click.Context, url: str | None, output: Path | None) -> No
         output.write_text(text)
 
 
-@cli.command()
+@cli.command(short_help="Show applied, pending and unknown migrations.")
 @url_option
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
 @click.option(
@@ -404,7 +404,7 @@ def status(ctx: click.Context, url: str | None, as_json: bool, exit_code: bool) 
 # ---- games --------------------------------------------------------------------------------
 
 
-@cli.command("list")
+@cli.command("list", short_help="List games, newest first, by status, league and date.")
 @url_option
 @click.option(
     "--status",
