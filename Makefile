@@ -11,11 +11,12 @@ CITUS_SOURCE ?= ../shared/vendor/citus-*.tar.gz
 .PHONY: help setup generate migrate check lint types fresh vet test test-faults test-citus bench bench-citus demo stop citus citus-stop clean
 
 help: ## Show the targets and what they do
-	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@if [ -t 1 ]; then bold=$$'\033[1m'; plain=$$'\033[0m'; fi; \
+	awk -v bold="$$bold" -v plain="$$plain" 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %s%-12s%s %s\n", bold, $$1, plain, $$2}' $(MAKEFILE_LIST)
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml codegen/pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]' -e ./codegen
 	@touch $@
 
 setup: $(VENV)/.installed ## Create .venv and install gamedb with its dev tools (idempotent)
@@ -23,8 +24,12 @@ setup: $(VENV)/.installed ## Create .venv and install gamedb with its dev tools 
 generate: setup ## Regenerate gen/ from schema/ and queries/, checked against a real database
 	$(PY) -m gamedb_codegen.pipeline generate
 
+# The targets below that touch a database use the embedded server unless DATABASE_URL is set:
+# an explicit choice made here, never a fallback of the library or the installed command.
+EMBEDDED := GAMEDB_EMBEDDED=1
+
 migrate: setup ## Apply pending migrations to DATABASE_URL (or the embedded server)
-	$(PY) -m gamedb migrate
+	$(EMBEDDED) $(BIN)/gamedb migrate
 
 lint: setup ## ruff lint and format check
 	$(BIN)/ruff check .
@@ -33,11 +38,10 @@ lint: setup ## ruff lint and format check
 types: setup ## mypy --strict over gamedb, gen, codegen and tests
 	$(BIN)/mypy gamedb gen codegen tests conftest.py benchmarks devtools
 
-fresh: setup ## Regenerate into a clean gen/ and fail on any difference from git
-	rm -rf gen/gamedb_gen
+fresh: setup ## Regenerate gen/ and schema.sql and fail on any difference from git
 	$(PY) -m gamedb_codegen.pipeline generate
-	@changes=$$(git status --porcelain --untracked-files=all -- gen); \
-	if [ -n "$$changes" ]; then echo "gen/ is stale; run 'make generate' and commit:"; echo "$$changes"; exit 1; fi
+	@changes=$$(git status --porcelain --untracked-files=all -- gen schema.sql); \
+	if [ -n "$$changes" ]; then echo "gen/ or schema.sql is stale; run 'make generate' and commit:"; echo "$$changes"; exit 1; fi
 
 vet: setup ## sqlc vet (rules run against a migrated database)
 	$(PY) -m gamedb_codegen.pipeline vet
@@ -66,10 +70,10 @@ bench-citus: setup ## The Citus cluster of `make citus` against the embedded ser
 	$(PY) -m benchmarks --citus
 
 demo: setup ## Play simulated games, recover them from the database, and verify
-	$(BIN)/gamedb demo
+	$(EMBEDDED) $(BIN)/gamedb demo
 
 stop: setup ## Stop the embedded PostgreSQL server
-	$(PY) -c "from gamedb.embedded import stop_embedded_server; stop_embedded_server()"
+	$(BIN)/gamedb server stop
 
 citus: setup ## Build Citus (once) and start a coordinator and two workers (ports 9700-9702)
 	@CITUS_SOURCE='$(CITUS_SOURCE)' $(PY) -m devtools.citus_cluster start

@@ -1,18 +1,24 @@
-"""Test databases for every suite in the repository.
+"""The project's tests use gamedb's own pytest plugin (:mod:`gamedb.testing`): each test gets
+a database cloned from a template migrated once per session, on ``GAMEDB_TEST_DATABASE_URL``'s
+server, a testcontainers ``postgres`` when ``GAMEDB_TEST_BACKEND=docker``, else the embedded
+server. The fixtures below are the short names the suites use, and gamedb as a deployment
+installs it (from the wheel, into a venv of its own) for the tests of the command.
 
-Order: ``GAMEDB_TEST_DATABASE_URL`` if set → a testcontainers ``postgres`` when
-``GAMEDB_TEST_BACKEND=docker`` → the Citus cluster of ``make citus`` when
-``GAMEDB_TEST_BACKEND=citus`` → the embedded server (default). The schema is migrated once
-into a template database; each test gets a fresh clone of it. On Citus, which does not
-propagate CREATE DATABASE, the template is one distributed database (created on every node,
-migrated, distributed) that each test gets emptied instead.
+With ``GAMEDB_TEST_BACKEND=citus`` (``make test-citus``) the server is the Citus cluster of
+``make citus``. Citus does not propagate CREATE DATABASE, so there the template is one
+distributed database (created on every node, migrated, distributed) that each test gets
+emptied instead of cloned; tests marked ``single_server(reason)`` are skipped there.
 """
 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import uuid
+import venv
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import asyncpg
 import pytest
@@ -20,7 +26,10 @@ import pytest
 from gamedb import Database
 from gamedb.citus import distribute
 from gamedb.migrate import migrate
-from gamedb.settings import normalize_url, with_database
+from gamedb.settings import with_database
+from tests.installed import InstalledGamedb
+
+ROOT = Path(__file__).resolve().parent
 
 ON_CITUS = os.environ.get("GAMEDB_TEST_BACKEND") == "citus"
 """Whether the suite runs on the Citus cluster (``make test-citus``)."""
@@ -34,67 +43,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         marker = item.get_closest_marker("single_server")
         if marker is not None:
             item.add_marker(pytest.mark.skip(reason=f"single server only: {marker.args[0]}"))
-
-
-def _admin_url_from_backend() -> Iterator[str]:
-    if ON_CITUS:
-        from devtools.citus_cluster import running_cluster
-
-        cluster = running_cluster()
-        yield cluster.url(cluster.coordinator, "postgres")
-        return
-    explicit = os.environ.get("GAMEDB_TEST_DATABASE_URL")
-    if explicit:
-        yield with_database(normalize_url(explicit), "postgres")
-        return
-    if os.environ.get("GAMEDB_TEST_BACKEND") == "docker":
-        from testcontainers.postgres import PostgresContainer
-
-        with PostgresContainer("postgres:18-alpine", driver=None) as container:
-            yield normalize_url(container.get_connection_url())
-        return
-    from gamedb.embedded import start_embedded_server
-
-    yield start_embedded_server()
-
-
-@pytest.fixture(scope="session")
-def pg_admin_url() -> Iterator[str]:
-    """A superuser URL to the test server's ``postgres`` database."""
-    yield from _admin_url_from_backend()
-
-
-async def _create_database(admin_url: str, name: str, template: str | None = None) -> str:
-    conn = await asyncpg.connect(admin_url)
-    try:
-        clause = f' TEMPLATE "{template}"' if template else ""
-        await conn.execute(f'CREATE DATABASE "{name}"{clause}')
-    finally:
-        await conn.close()
-    return with_database(admin_url, name)
-
-
-async def _drop_database(admin_url: str, name: str) -> None:
-    conn = await asyncpg.connect(admin_url)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
-
-
-@pytest.fixture(scope="session")
-async def template_database(pg_admin_url: str) -> AsyncIterator[str]:
-    """Name of a database migrated to the latest schema, cloned by :func:`database_url`."""
-    name = f"gamedb_template_{uuid.uuid4().hex[:10]}"
-    if ON_CITUS:
-        url = await create_distributed_database(name)
-        yield name
-        await drop_distributed_database(name)
-        return
-    url = await _create_database(pg_admin_url, name)
-    await migrate(url, create_role=True)
-    yield name
-    await _drop_database(pg_admin_url, name)
 
 
 async def create_distributed_database(name: str) -> str:
@@ -122,33 +70,83 @@ async def drop_distributed_database(name: str) -> None:
     await drop_database(running_cluster(), name)
 
 
-async def _emptied(url: str) -> str:
-    conn = await asyncpg.connect(url)
-    try:
-        await conn.execute("TRUNCATE games, lineups, plays, roster_links, rolls, game_sessions")
-    finally:
-        await conn.close()
-    return url
+if ON_CITUS:
+    # These override the fixtures of gamedb's pytest plugin of the same names.
+
+    @pytest.fixture(scope="session")
+    def gamedb_server_url() -> Iterator[str]:
+        """The coordinator's ``postgres`` database."""
+        from devtools.citus_cluster import running_cluster
+
+        cluster = running_cluster()
+        yield cluster.url(cluster.coordinator, "postgres")
+
+    @pytest.fixture(scope="session")
+    async def gamedb_template() -> AsyncIterator[str]:
+        """The one distributed database every test uses, emptied before each."""
+        name = f"gamedb_template_{uuid.uuid4().hex[:10]}"
+        await create_distributed_database(name)
+        yield name
+        await drop_distributed_database(name)
+
+    @pytest.fixture
+    async def gamedb_url(gamedb_server_url: str, gamedb_template: str) -> str:
+        """The distributed database, emptied for this test."""
+        url = with_database(gamedb_server_url, gamedb_template)
+        conn = await asyncpg.connect(url)
+        try:
+            await conn.execute(
+                "TRUNCATE games, lineups, plays, roster_links, rolls, game_sessions"
+            )
+        finally:
+            await conn.close()
+        return url
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url(gamedb_server_url: str) -> str:
+    """A superuser URL to the test server's ``postgres`` database."""
+    return gamedb_server_url
 
 
 @pytest.fixture
-async def database_url(pg_admin_url: str, template_database: str) -> AsyncIterator[str]:
-    """URL of a migrated database of this test's own (on Citus: the distributed one,
-    emptied)."""
-    if ON_CITUS:
-        yield await _emptied(with_database(pg_admin_url, template_database))
-        return
-    name = f"gamedb_test_{uuid.uuid4().hex[:12]}"
-    url = await _create_database(pg_admin_url, name, template=template_database)
-    yield url
-    await _drop_database(pg_admin_url, name)
+def database_url(gamedb_url: str) -> str:
+    """URL of a migrated database of this test's own."""
+    return gamedb_url
 
 
 @pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
+def db(gamedb_database: Database) -> Database:
     """A :class:`gamedb.Database` on this test's own database."""
-    database = await Database.connect(database_url, db_pool_size=2)
-    try:
-        yield database
-    finally:
-        await database.close()
+    return gamedb_database
+
+
+@pytest.fixture(scope="session")
+def installed_gamedb(tmp_path_factory: pytest.TempPathFactory) -> InstalledGamedb:
+    """The wheel built once per session and installed into a fresh venv (see
+    :class:`InstalledGamedb`); the CLI and packaging tests share it."""
+    root = tmp_path_factory.mktemp("installed")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(root), str(ROOT)],
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = root.glob("gamedb-*.whl")
+    env_dir = root / "venv"
+    venv.create(env_dir, with_pip=True)
+    subprocess.run(
+        [
+            str(env_dir / "bin" / "python"),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            f"{wheel}[migrate]",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    home = root / "home"
+    home.mkdir()
+    return InstalledGamedb(wheel=wheel, venv=env_dir, home=home)

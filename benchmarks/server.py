@@ -8,7 +8,7 @@ the run made are deleted afterwards::
     async with bench_database() as target:
         db = await Database.connect(target.url)
 
-Wraps ``CREATE DATABASE`` / ``DROP DATABASE`` over :func:`asyncpg.connect`.
+The scratch database is :func:`gamedb.testing.scratch_database`'s, as the tests' are.
 """
 
 from __future__ import annotations
@@ -16,13 +16,13 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
-import uuid
 from collections.abc import AsyncIterator
 
 import asyncpg
 
 from gamedb.migrate import migrate
-from gamedb.settings import normalize_url, redact_url, with_database
+from gamedb.settings import normalize_url, redact_url
+from gamedb.testing import scratch_database
 
 __all__ = ["BenchTarget", "bench_database"]
 
@@ -55,23 +55,10 @@ def _server_url() -> tuple[str, str]:
 async def bench_database() -> AsyncIterator[BenchTarget]:
     """A migrated database for one run (see the module docstring)."""
     base, server = _server_url()
-    name = f"gamedb_bench_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(base, timeout=10)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    except asyncpg.InsufficientPrivilegeError:
-        await admin.close()
-        await migrate(base)
-        yield BenchTarget(url=base, scratch=False, server=server)
-        return
-    await admin.close()
-    url = with_database(base, name)
-    try:
-        await migrate(url, lock=False)
-        yield BenchTarget(url=url, scratch=True, server=server)
-    finally:
-        admin = await asyncpg.connect(base, timeout=10)
+    async with contextlib.AsyncExitStack() as stack:
         try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
+            url = await stack.enter_async_context(scratch_database(base, prefix="gamedb_bench"))
+        except asyncpg.InsufficientPrivilegeError:
+            await migrate(base)
+            url = None
+        yield BenchTarget(url=url or base, scratch=url is not None, server=server)

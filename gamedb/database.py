@@ -1,6 +1,6 @@
 """The connection pool, transactions and the retry loop every operation runs in.
 
-    async with await Database.connect() as db:          # DATABASE_URL, else embedded
+    async with await Database.connect() as db:          # DATABASE_URL
         game = await db.create_game(game_id=gid, league_id="sba", home_team_id=1, away_team_id=2)
         async with db.transaction() as tx:              # several operations, one transaction
             await tx.add_sba_lineup_player(game_id=gid, team_id=1, player_id=101, position="P")
@@ -153,7 +153,8 @@ class Database(Operations):
         **overrides: Any,
     ) -> Database:
         """Open the pool. ``url`` (or ``DATABASE_URL``) names the database; without either,
-        gamedb starts its embedded server and migrates its database (``migrate`` forces
+        :class:`ConfigurationError`, unless ``GAMEDB_EMBEDDED=1`` (or ``gamedb_embedded=True``)
+        chooses the embedded server, whose database gamedb migrates (``migrate`` forces
         migrating, or not, either way). ``overrides`` are :class:`Settings` fields, e.g.
         ``db_pool_size=4``.
         """
@@ -166,11 +167,16 @@ class Database(Operations):
         if settings.database_url is not None:
             dsn = settings.database_url.get_secret_value()
             should_migrate = bool(migrate)
-        else:
+        elif settings.gamedb_embedded:
             from gamedb.embedded import embedded_database_url
 
             dsn = embedded_database_url()
             should_migrate = migrate is None or migrate
+        else:
+            raise ConfigurationError(
+                "DATABASE_URL is not set: name the database (postgresql://user@host/database), "
+                "or set GAMEDB_EMBEDDED=1 for the embedded development server"
+            )
         if should_migrate:
             from gamedb.migrate import migrate as run_migrations
 

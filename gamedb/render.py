@@ -1,26 +1,35 @@
 """Plain-text views of a game for the ``gamedb`` command: its state, line score, box score,
-the demo's summary and the migration status::
+a list of games, the demo's summary and the migration status::
 
     snapshot = await db.load_game_state(game_id)
     print(game_state(snapshot))
     print(box_score(await db.get_box_score(game_id), snapshot))
+
+Text read from the database is shown through :func:`printable`, so stored terminal control
+sequences reach the operator as visible escapes (``\x1b[2J``), never as commands.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from gamedb.demo import DemoReport
 from gamedb.migrate import MigrationStatus
 from gamedb.models import BoxScore, BoxScoreLine, GameSnapshot, RollbackResult
 from gamedb_gen.models import Game, GameStatus, Half, League, Play
 
+if TYPE_CHECKING:
+    from gamedb.demo import DemoReport
+
 __all__ = [
     "box_score",
+    "count",
     "demo_summary",
+    "game_list",
     "game_state",
     "line_score",
     "migration_status",
+    "printable",
     "rollback",
     "situation",
 ]
@@ -29,12 +38,29 @@ _BATTING = ("AB", "H", "2B", "3B", "HR", "RBI", "BB", "SO")
 _PITCHING = ("IP", "BF", "H", "R", "BB", "SO", "HR")
 
 
+_IRREGULAR = {"entry": "entries", "retry": "retries"}
+
+
+def count(number: int, noun: str) -> str:
+    """``1 game``, ``1,238 substitutions``: thousands separated, singular for one."""
+    if number == 1:
+        return f"1 {noun}"
+    head, _, last = noun.rpartition(" ")
+    plural = _IRREGULAR.get(last, last + "s")
+    return f"{number:,} {head + ' ' if head else ''}{plural}"
+
+
+def printable(text: str) -> str:
+    """``text`` with every non-printable character (escape sequences, newlines, NUL)
+    shown as a Python escape, so nothing stored can steer the terminal."""
+    return "".join(
+        char if char.isprintable() else char.encode("unicode_escape").decode("ascii")
+        for char in text
+    )
+
+
 def _who(line: BoxScoreLine) -> str:
     return f"card {line.card_id}" if line.card_id is not None else f"player {line.player_id}"
-
-
-def _outs(outs: int) -> str:
-    return "1 out" if outs == 1 else f"{outs} outs"
 
 
 def situation(game: Game, plays: Sequence[Play]) -> str:
@@ -44,7 +70,7 @@ def situation(game: Game, plays: Sequence[Play]) -> str:
         return "final" if innings == 9 else f"final, {innings} innings"
     if game.status is GameStatus.PENDING and not plays:
         return "not started"
-    return f"{game.current_half} {game.current_inning}, {_outs(game.outs)} ({game.status})"
+    return f"{game.current_half} {game.current_inning}, {count(game.outs, 'out')} ({game.status})"
 
 
 def game_state(snapshot: GameSnapshot) -> str:
@@ -58,11 +84,11 @@ def game_state(snapshot: GameSnapshot) -> str:
         ),
         ("Teams", f"away {game.away_team_id} at home {game.home_team_id}"),
         ("Score", f"away {game.away_score}, home {game.home_score} — {situation(game, plays)}"),
-        ("Plays", f"{len(plays)}" + (f" (last: {plays[-1].result_description})" if plays else "")),
+        ("Plays", f"{len(plays):,} (last: {_last_play(plays)})"),
         (
             "Lineups",
-            f"{len(snapshot.lineups)} active entries ({substitutions} substitutes), "
-            f"roster of {len(snapshot.roster)}",
+            f"{count(len(snapshot.lineups), 'active entry')} "
+            f"({count(substitutions, 'substitute')}), roster of {len(snapshot.roster):,}",
         ),
         (
             "Version",
@@ -74,6 +100,12 @@ def game_state(snapshot: GameSnapshot) -> str:
             ("Session", f"last action {snapshot.session.last_action_at:%Y-%m-%d %H:%M:%S %Z}")
         )
     return "\n".join(f"{label:<9} {value}" for label, value in rows)
+
+
+def _last_play(plays: Sequence[Play]) -> str:
+    if not plays or not plays[-1].result_description:
+        return "-"
+    return printable(plays[-1].result_description)
 
 
 def line_score(game: Game, plays: Sequence[Play]) -> str:
@@ -147,7 +179,8 @@ def _batting(title: str, lines: Sequence[BoxScoreLine]) -> str:
             line.so,
         )
         rows.append(
-            f"{slot}{name:<26} {line.position:<3}" + "".join(f"{value:>5}" for value in stats)
+            f"{slot}{name:<26} {printable(line.position):<3}"
+            + "".join(f"{value:>5}" for value in stats)
         )
     return "\n".join(rows)
 
@@ -175,19 +208,47 @@ def rollback(result: RollbackResult, play_number: int) -> str:
     """What a rollback removed and where the game now stands."""
     game = result.game
     return (
-        f"Rolled game {game.id} back to play {play_number}: removed {result.plays_removed} "
-        f"plays, {result.substitutions_removed} substitutions and {result.rolls_removed} rolls.\n"
-        f"Now {game.current_half} {game.current_inning}, {_outs(game.outs)}, "
+        f"Rolled game {game.id} back to play {play_number}: removed "
+        f"{count(result.plays_removed, 'play')}, "
+        f"{count(result.substitutions_removed, 'substitution')} and "
+        f"{count(result.rolls_removed, 'roll')}.\n"
+        f"Now {game.current_half} {game.current_inning}, {count(game.outs, 'out')}, "
         f"away {game.away_score}, home {game.home_score} ({game.status})."
     )
 
 
 def migration_status(status: MigrationStatus, where: str) -> str:
-    """Where, which server, and which migrations are applied and pending."""
+    """Where, which server, which migrations are applied and pending, and any applied
+    migration this code does not know (the database is ahead of it)."""
     rows = [f"{'Database':<9} {where}", f"{'Server':<9} PostgreSQL {status.server_version}"]
     for label, names in (("Applied", status.applied), ("Pending", status.pending)):
         rows.append(f"{label:<9} {len(names) or 'none'}")
         rows.extend(f"          {name}" for name in names)
+    if status.ahead:
+        rows.append(
+            f"{'Ahead':<9} {len(status.unknown)}: applied by a newer gamedb, unknown to this one"
+        )
+        rows.extend(f"          {version}" for version in status.unknown)
+    return "\n".join(rows)
+
+
+def game_list(games: Sequence[Game]) -> str:
+    """One line per game: id, league, status, teams, score, inning, created."""
+    if not games:
+        return "No games."
+    rows = [
+        f"{'GAME':<36}  {'LEAGUE':<6}  {'STATUS':<9}  {'AWAY':>6}  {'HOME':>6}  "
+        f"{'SCORE':>7}  {'INNING':<9}  CREATED (UTC)"
+    ]
+    for game in games:
+        rows.append(
+            f"{game.id!s:<36}  {str(game.league_id).upper():<6}  {game.status!s:<9}  "
+            f"{game.away_team_id:>6}  {game.home_team_id:>6}  "
+            f"{f'{game.away_score}-{game.home_score}':>7}  "
+            f"{f'{game.current_half} {game.current_inning}':<9}  "
+            f"{game.created_at:%Y-%m-%d %H:%M}"
+        )
+    rows.append(count(len(games), "game"))
     return "\n".join(rows)
 
 
@@ -198,21 +259,21 @@ def demo_summary(report: DemoReport) -> str:
     rows = [
         (
             "Played",
-            f"{len(report.records)} games ({report.games_of(League.SBA)} SBA, "
-            f"{report.games_of(League.PD)} PD) from seed {report.seed}: {report.plays:,} plays, "
-            f"{report.rolls:,} dice rolls, {report.substitutions} substitutions, "
-            f"{report.undos} undos",
+            f"{count(len(report.records), 'game')} ({report.games_of(League.SBA):,} SBA, "
+            f"{report.games_of(League.PD):,} PD) from seed {report.seed}: "
+            f"{count(report.plays, 'play')}, {count(report.rolls, 'dice roll')}, "
+            f"{count(report.substitutions, 'substitution')}, {count(report.undos, 'undo')}",
         ),
         (
             "Wrote",
-            f"{report.handoffs:,} writes through the write-behind persister in "
+            f"{count(report.handoffs, 'write')} through the write-behind persister in "
             f"{report.play_seconds:.2f} s: {report.writes_per_second:,.0f} writes/s, "
-            f"{metrics.transactions:,} transactions ({metrics.mean_group_size:.0f} writes each "
-            f"on average), {metrics.retries} retries",
+            f"{count(metrics.transactions, 'transaction')} ({metrics.mean_group_size:.0f} "
+            f"writes each on average), {count(metrics.retries, 'retry')}",
         ),
         (
             "Recovered",
-            f"{len(recovery)} games with load_game_state(include_rolls=True): "
+            f"{count(len(recovery), 'game')} with load_game_state(include_rolls=True): "
             f"{report.recovery_median * 1000:.1f} ms per game (median), "
             f"{max(recovery, default=0.0) * 1000:.1f} ms at most",
         ),
@@ -223,9 +284,11 @@ def demo_summary(report: DemoReport) -> str:
             "roster, rolls and session"
         )
     else:
-        verdict = f"FAIL — {len(report.differences)} of {len(report.records)} games differ"
+        verdict = (
+            f"FAIL — {len(report.differences):,} of {count(len(report.records), 'game')} differ"
+        )
     rows.append(("Verified", verdict))
     text = "\n".join(f"{label:<10} {value}" for label, value in rows)
     for game_id, found in report.differences.items():
-        text += "".join(f"\n  game {game_id}: {problem}" for problem in found)
+        text += "".join(f"\n  game {game_id}: {printable(problem)}" for problem in found)
     return text

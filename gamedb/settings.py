@@ -9,6 +9,7 @@ The names are those existing engine deployments already carry::
     DB_STATEMENT_TIMEOUT=15  # seconds the server lets one statement run
     DB_CONNECT_TIMEOUT=5   # seconds to open a connection
     DB_POOL_TIMEOUT=20     # seconds to wait for a free pooled connection
+    GAMEDB_EMBEDDED=1      # no DATABASE_URL: use the embedded development server
 
     settings = Settings()            # reads the environment
     settings = Settings(database_url="postgresql://localhost/games", db_pool_size=4)
@@ -107,6 +108,9 @@ class Settings(BaseSettings):
     db_statement_timeout: _Seconds = 15.0
     db_connect_timeout: _Seconds = 5.0
     db_pool_timeout: _Seconds = 20.0
+    # Only an explicit choice starts the embedded server: a deployment missing DATABASE_URL
+    # must fail, not write its games into a throwaway folder.
+    gamedb_embedded: bool = False
 
     @field_validator("database_url", mode="before")
     @classmethod

@@ -24,3 +24,11 @@ SELECT pg_xact_status(CAST(sqlc.arg(transaction_id) AS text)::xid8) AS status;
 -- Create the application role unless it exists and grant it the application's privileges in
 -- this database (see the migration that defines gamedb_create_app_role).
 SELECT gamedb_create_app_role(@role_name::text);
+
+-- name: TryLockMigrations :one
+-- Take the migrators' lock if it is free, without waiting.
+SELECT pg_try_advisory_lock(@lock_key::bigint) AS acquired;
+
+-- name: AppliedMigrations :many
+-- The versions dbmate recorded as applied, oldest first.
+SELECT version FROM schema_migrations ORDER BY version;

@@ -103,3 +103,13 @@ SELECT json_build_object(
 )::text AS snapshot
 FROM games AS g
 WHERE g.id = @game_id;
+
+-- name: ListGames :many
+-- Games across all of them, newest first, each filter applying when given: an operator's
+-- read (it spans every game_id, so on a distributed cluster it fans out to every node).
+SELECT * FROM games
+WHERE (sqlc.narg(status)::game_status IS NULL OR status = sqlc.narg(status)::game_status)
+    AND (sqlc.narg(league_id)::league IS NULL OR league_id = sqlc.narg(league_id)::league)
+    AND (sqlc.narg(since)::timestamptz IS NULL OR created_at >= sqlc.narg(since)::timestamptz)
+ORDER BY created_at DESC, id
+LIMIT @max_games;

@@ -47,6 +47,7 @@ def as_user(url: str, user: str) -> str:
 @pytest.fixture
 async def app_url(database_url: str) -> AsyncIterator[str]:
     """The test database as a login role that holds nothing but ``gamedb_app``."""
+    await create_app_role(database_url)
     login = f"gamedb_test_app_{uuid.uuid4().hex[:8]}"
     admin = await asyncpg.connect(database_url)
     try:

@@ -1,25 +1,26 @@
 """Drives ``sqlc`` for the Makefile: ``python -m gamedb_codegen.pipeline generate|vet|version``.
 
-``generate`` migrates a scratch database (``DATABASE_URL``'s server, else the embedded one),
-runs ``sqlc generate`` with database-backed analysis against it, so type errors such as
-``uuid_col = 5`` fail as well as unknown names, then prunes generated files that are no
-longer in the manifest. The scratch database is dropped afterwards.
+``generate`` migrates a scratch database (``DATABASE_URL``'s server, else the embedded one;
+made by :func:`gamedb.testing.scratch_database`, imported only when needed), runs
+``sqlc generate`` with database-backed analysis against it, so type errors such as
+``uuid_col = 5`` fail as well as unknown names, and writes ``schema.sql``, the dump of the
+migrated schema. sqlc writes into an empty ``gen/``: a failure puts the previous one back.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import subprocess
 import sys
-import uuid
+import tempfile
 from pathlib import Path
 
-import asyncpg
-
-__all__ = ["PINNED_SQLC_VERSION", "main"]
+__all__ = ["PINNED_SQLC_VERSION", "SCHEMA_DUMP", "main"]
 
 PINNED_SQLC_VERSION = "v1.31.1"
+SCHEMA_DUMP = "schema.sql"
 ROOT = Path.cwd()
 
 
@@ -38,30 +39,6 @@ def _server_url() -> str:
     return start_embedded_server()
 
 
-async def _create_scratch(server_url: str) -> str:
-    from gamedb.migrate import migrate
-    from gamedb.settings import with_database
-
-    name = f"gamedb_sqlc_{uuid.uuid4().hex[:12]}"
-    conn = await asyncpg.connect(server_url)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    url = with_database(server_url, name)
-    await migrate(url, lock=False)
-    return url
-
-
-async def _drop_scratch(server_url: str, url: str) -> None:
-    name = url.split("?")[0].rsplit("/", 1)[1]
-    conn = await asyncpg.connect(server_url)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
-
-
 def _run_sqlc(*args: str, database_url: str | None) -> int:
     env = dict(os.environ)
     env["SQLC_DATABASE_URL"] = database_url or ""
@@ -77,13 +54,39 @@ def check_version() -> int:
     return 0
 
 
-def _with_scratch_database(*sqlc_args: str) -> int:
-    server = _server_url()
-    url = asyncio.run(_create_scratch(server))
-    try:
-        return _run_sqlc(*sqlc_args, database_url=url)
-    finally:
-        asyncio.run(_drop_scratch(server, url))
+async def _with_scratch_database(sqlc_args: tuple[str, ...], *, output: bool) -> int:
+    """Run sqlc against a freshly migrated database; when ``output``, write gen/ (keeping the
+    previous gen/ if sqlc fails) and the schema dump."""
+    from gamedb.testing import scratch_database
+
+    async with scratch_database(_server_url(), prefix="gamedb_sqlc") as url:
+        if not output:
+            return await asyncio.to_thread(_run_sqlc, *sqlc_args, database_url=url)
+        status = await asyncio.to_thread(_generate_into_gen, sqlc_args, url)
+        if status == 0:
+            from gamedb.migrate import dump_schema
+
+            (ROOT / SCHEMA_DUMP).write_text(await dump_schema(url))
+        return status
+
+
+def _generate_into_gen(sqlc_args: tuple[str, ...], database_url: str) -> int:
+    """sqlc writes into an empty gen/, so neither a hand edit nor a module of a deleted query
+    file survives; on any failure the previous gen/ is put back whole."""
+    gen = ROOT / "gen"
+    status = 1
+    with tempfile.TemporaryDirectory(prefix=".gen-previous-", dir=ROOT) as kept:
+        previous = Path(kept) / "gen"
+        if gen.exists():
+            gen.rename(previous)
+        try:
+            status = _run_sqlc(*sqlc_args, database_url=database_url)
+        finally:
+            if status != 0:
+                shutil.rmtree(gen, ignore_errors=True)
+                if previous.exists():
+                    previous.rename(gen)
+    return status
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -93,14 +96,9 @@ def main(argv: list[str] | None = None) -> int:
     if command == "version":
         return check_version()
     if command == "generate":
-        status = check_version() or _with_scratch_database("generate")
-        if status == 0:
-            from gamedb_codegen.prune import prune
-
-            prune(ROOT / "gen")
-        return status
+        return check_version() or asyncio.run(_with_scratch_database(("generate",), output=True))
     if command == "vet":
-        return check_version() or _with_scratch_database("vet")
+        return check_version() or asyncio.run(_with_scratch_database(("vet",), output=False))
     print("usage: python -m gamedb_codegen.pipeline generate|vet|version", file=sys.stderr)
     return 2
 

@@ -65,3 +65,26 @@ def test_bad_query_fails_naming_file_and_line(
     assert message in result.stderr
     assert f"queries/games.sql:{len(lines) + 3}:" in result.stderr, result.stderr
     assert not (project / "gen").exists(), "nothing is written when a query is bad"
+
+
+def test_a_failed_generation_keeps_the_previous_gen(tmp_path: Path, pg_admin_url: str) -> None:
+    project = project_copy(tmp_path)
+    shutil.copytree(ROOT / "gen", project / "gen")
+    (project / "gen" / "gamedb_gen" / "stale.py").write_text("# not generated\n")
+    games = project / "queries" / "games.sql"
+    games.write_text(games.read_text() + "\n-- name: Broken :many\nSELECT nope FROM games;\n")
+    failed = generate(project, pg_admin_url)
+    assert failed.returncode != 0
+    kept = sorted(path.name for path in (project / "gen" / "gamedb_gen").iterdir())
+    assert kept == sorted(
+        [*(path.name for path in (ROOT / "gen" / "gamedb_gen").iterdir()), "stale.py"]
+    )
+    assert not list(project.glob(".gen-previous-*"))
+
+    games.write_text((ROOT / "queries" / "games.sql").read_text())
+    fixed = generate(project, pg_admin_url)
+    assert fixed.returncode == 0, fixed.stderr
+    assert not (
+        project / "gen" / "gamedb_gen" / "stale.py"
+    ).exists()  # generated into an empty gen/
+    assert (project / "schema.sql").read_text() == (ROOT / "schema.sql").read_text()

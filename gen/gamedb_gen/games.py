@@ -4,6 +4,7 @@
 #   sqlc-gen-gamedb v0.1.0
 # source: games.sql
 
+import datetime
 import uuid
 from typing import Final
 
@@ -258,3 +259,30 @@ async def load_game_snapshot(
         return None
     value: str | None = row[0]
     return value
+
+
+LIST_GAMES: Final = """
+SELECT id, league_id, home_team_id, away_team_id, game_mode, visibility, status, current_inning,
+    current_half, outs, home_score, away_score, state_version, created_at, updated_at, completed_at
+    FROM games
+WHERE ($1::game_status IS NULL OR status = $1::game_status)
+    AND ($2::league IS NULL OR league_id = $2::league)
+    AND ($3::timestamptz IS NULL OR created_at >= $3::timestamptz)
+ORDER BY created_at DESC, id
+LIMIT $4
+"""
+
+
+async def list_games(
+    conn: Executor,
+    *,
+    status: GameStatus | None,
+    league_id: League | None,
+    since: datetime.datetime | None,
+    max_games: int,
+) -> list[Game]:
+    """Games across all of them, newest first, each filter applying when given: an operator's
+    read (it spans every game_id, so on a distributed cluster it fans out to every node).
+    """
+    rows = await conn.fetch(LIST_GAMES, status, league_id, since, max_games)
+    return [Game.model_validate(dict(r)) for r in rows]
