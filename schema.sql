@@ -84,6 +84,172 @@ CREATE FUNCTION public.delete_plays_after(target_game uuid, last_kept integer) R
 $$;
 
 
+--
+-- Name: gamedb_check_roll_plays(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.gamedb_check_roll_plays() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    orphan record;
+BEGIN
+    SELECT a.game_id, a.top, l.last_play
+    INTO orphan
+    FROM (
+        SELECT r.game_id, max(r.play_number) AS top
+        FROM added AS r WHERE r.play_number > 1 GROUP BY r.game_id
+    ) AS a
+    CROSS JOIN LATERAL (
+        SELECT COALESCE(max(p.play_number), 0) AS last_play
+        FROM plays AS p WHERE p.game_id = a.game_id
+    ) AS l
+    WHERE a.top > l.last_play + 1
+    LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'a roll of game % is for play %, but the game''s last play is %',
+            orphan.game_id, orphan.top, orphan.last_play
+            USING ERRCODE = 'foreign_key_violation',
+                  CONSTRAINT = 'rolls_play_stored',
+                  TABLE = 'rolls',
+                  DETAIL = format('game %s play %s last %s',
+                                  orphan.game_id, orphan.top, orphan.last_play);
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+
+--
+-- Name: gamedb_create_app_role(name); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.gamedb_create_app_role(app_role name) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = app_role) THEN
+        BEGIN
+            EXECUTE format('CREATE ROLE %I NOLOGIN', app_role);
+        EXCEPTION WHEN duplicate_object OR unique_violation THEN
+            NULL;
+        END;
+    END IF;
+    PERFORM gamedb_grant_app_privileges(app_role);
+END
+$$;
+
+
+--
+-- Name: gamedb_distribute(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.gamedb_distribute() RETURNS SETOF text
+    LANGUAGE plpgsql
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    target regclass;
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_extension WHERE extname = 'citus') THEN
+        RAISE EXCEPTION 'this server is not a Citus coordinator: the citus extension is not installed in this database'
+            USING ERRCODE = 'feature_not_supported';
+    END IF;
+    -- Distributing a function needs every earlier step of the transaction on one connection
+    -- per node.
+    PERFORM set_config('citus.multi_shard_modify_mode', 'sequential', true);
+    IF NOT EXISTS (SELECT FROM pg_dist_partition WHERE logicalrelid = 'games'::regclass) THEN
+        PERFORM create_distributed_table('games', 'id');
+        RETURN NEXT 'games';
+    END IF;
+    FOR target IN
+        SELECT c.oid::regclass FROM pg_class AS c
+        JOIN pg_attribute AS a ON a.attrelid = c.oid AND a.attname = 'game_id' AND NOT a.attisdropped
+        WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p')
+            AND NOT EXISTS (SELECT FROM pg_dist_partition AS d WHERE d.logicalrelid = c.oid)
+        ORDER BY c.relname
+    LOOP
+        PERFORM create_distributed_table(target, 'game_id', colocate_with => 'games');
+        RETURN NEXT target::text;
+    END LOOP;
+    IF to_regprocedure('delete_plays_after(uuid, integer)') IS NOT NULL AND NOT EXISTS (
+        SELECT FROM pg_dist_object
+        WHERE objid = 'delete_plays_after(uuid, integer)'::regprocedure
+            AND distribution_argument_index IS NOT NULL
+    ) THEN
+        PERFORM create_distributed_function(
+            'delete_plays_after(uuid, integer)', 'target_game', colocate_with => 'games'
+        );
+        RETURN NEXT 'delete_plays_after(uuid, integer)';
+    END IF;
+END
+$$;
+
+
+--
+-- Name: gamedb_grant_app_privileges(name); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.gamedb_grant_app_privileges(app_role name) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+BEGIN
+    EXECUTE format(
+        'REVOKE ALL ON games, lineups, plays, roster_links, rolls, game_sessions FROM %I',
+        app_role
+    );
+    EXECUTE format('GRANT USAGE ON SCHEMA public TO %I', app_role);
+    EXECUTE format(
+        'GRANT SELECT, INSERT ON games, lineups, plays, roster_links, rolls, game_sessions TO %I',
+        app_role
+    );
+    EXECUTE format(
+        'GRANT UPDATE (current_inning, current_half, outs, home_score, away_score, status, '
+        'completed_at, state_version, updated_at) ON games TO %I',
+        app_role
+    );
+    EXECUTE format('GRANT UPDATE (is_active) ON lineups TO %I', app_role);
+    EXECUTE format('GRANT UPDATE (complete) ON plays TO %I', app_role);
+    EXECUTE format(
+        'GRANT UPDATE (game_id, state_snapshot, last_action_at, updated_at) ON game_sessions '
+        'TO %I',
+        app_role
+    );
+    EXECUTE format('GRANT DELETE ON games, lineups, roster_links, rolls TO %I', app_role);
+    EXECUTE format(
+        'GRANT USAGE ON SEQUENCE lineups_id_seq, plays_id_seq, roster_links_id_seq TO %I',
+        app_role
+    );
+    EXECUTE format(
+        'GRANT EXECUTE ON FUNCTION delete_plays_after(uuid, integer) TO %I', app_role
+    );
+END
+$$;
+
+
+--
+-- Name: gamedb_refuse_history_rewrite(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.gamedb_refuse_history_rewrite() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+BEGIN
+    IF pg_has_role(
+        current_user, (SELECT c.relowner FROM pg_class AS c WHERE c.oid = TG_RELID), 'USAGE'
+    ) THEN
+        RETURN NEW;
+    END IF;
+    RAISE EXCEPTION 'permission denied for table %: %', TG_TABLE_NAME, TG_ARGV[0]
+        USING ERRCODE = 'insufficient_privilege';
+END
+$$;
+
+
 SET default_tablespace = '';
 
 SET default_table_access_method = heap;
@@ -418,6 +584,27 @@ CREATE INDEX roster_links_team_idx ON public.roster_links USING btree (game_id, 
 
 
 --
+-- Name: games games_version_advances; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER games_version_advances BEFORE UPDATE ON public.games FOR EACH ROW WHEN ((new.state_version IS DISTINCT FROM (old.state_version + 1))) EXECUTE FUNCTION public.gamedb_refuse_history_rewrite('state_version only advances by one');
+
+
+--
+-- Name: plays plays_never_change; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER plays_never_change BEFORE UPDATE ON public.plays FOR EACH ROW EXECUTE FUNCTION public.gamedb_refuse_history_rewrite('plays are never updated');
+
+
+--
+-- Name: rolls rolls_play_stored; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER rolls_play_stored AFTER INSERT ON public.rolls REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION public.gamedb_check_roll_plays();
+
+
+--
 -- Name: game_sessions game_sessions_game_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -530,81 +717,31 @@ ALTER TABLE ONLY public.roster_links
 
 
 --
--- Name: SCHEMA public; Type: ACL; Schema: -; Owner: -
---
-
-GRANT USAGE ON SCHEMA public TO gamedb_app;
-
-
---
 -- Name: FUNCTION delete_plays_after(target_game uuid, last_kept integer); Type: ACL; Schema: public; Owner: -
 --
 
 REVOKE ALL ON FUNCTION public.delete_plays_after(target_game uuid, last_kept integer) FROM PUBLIC;
-GRANT ALL ON FUNCTION public.delete_plays_after(target_game uuid, last_kept integer) TO gamedb_app;
 
 
 --
--- Name: TABLE game_sessions; Type: ACL; Schema: public; Owner: -
+-- Name: FUNCTION gamedb_create_app_role(app_role name); Type: ACL; Schema: public; Owner: -
 --
 
-GRANT SELECT,INSERT,UPDATE ON TABLE public.game_sessions TO gamedb_app;
-
-
---
--- Name: TABLE games; Type: ACL; Schema: public; Owner: -
---
-
-GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.games TO gamedb_app;
+REVOKE ALL ON FUNCTION public.gamedb_create_app_role(app_role name) FROM PUBLIC;
 
 
 --
--- Name: TABLE lineups; Type: ACL; Schema: public; Owner: -
+-- Name: FUNCTION gamedb_distribute(); Type: ACL; Schema: public; Owner: -
 --
 
-GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.lineups TO gamedb_app;
-
-
---
--- Name: SEQUENCE lineups_id_seq; Type: ACL; Schema: public; Owner: -
---
-
-GRANT USAGE ON SEQUENCE public.lineups_id_seq TO gamedb_app;
+REVOKE ALL ON FUNCTION public.gamedb_distribute() FROM PUBLIC;
 
 
 --
--- Name: TABLE plays; Type: ACL; Schema: public; Owner: -
+-- Name: FUNCTION gamedb_grant_app_privileges(app_role name); Type: ACL; Schema: public; Owner: -
 --
 
-GRANT SELECT,INSERT,UPDATE ON TABLE public.plays TO gamedb_app;
-
-
---
--- Name: SEQUENCE plays_id_seq; Type: ACL; Schema: public; Owner: -
---
-
-GRANT USAGE ON SEQUENCE public.plays_id_seq TO gamedb_app;
-
-
---
--- Name: TABLE rolls; Type: ACL; Schema: public; Owner: -
---
-
-GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.rolls TO gamedb_app;
-
-
---
--- Name: TABLE roster_links; Type: ACL; Schema: public; Owner: -
---
-
-GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.roster_links TO gamedb_app;
-
-
---
--- Name: SEQUENCE roster_links_id_seq; Type: ACL; Schema: public; Owner: -
---
-
-GRANT USAGE ON SEQUENCE public.roster_links_id_seq TO gamedb_app;
+REVOKE ALL ON FUNCTION public.gamedb_grant_app_privileges(app_role name) FROM PUBLIC;
 
 
 --
@@ -623,3 +760,5 @@ GRANT USAGE ON SEQUENCE public.roster_links_id_seq TO gamedb_app;
 -- 20261127000006_create_rolls.sql
 -- 20261127000007_create_game_sessions.sql
 -- 20261127000008_create_app_role.sql
+-- 20261201000001_narrow_app_privileges.sql
+-- 20261201000002_create_distribute_function.sql

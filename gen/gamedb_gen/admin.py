@@ -46,6 +46,50 @@ async def server_version(conn: Executor) -> str | None:
     return value
 
 
+CURRENT_TRANSACTION_ID: Final = """
+SELECT pg_current_xact_id()::text AS transaction_id
+"""
+
+
+async def current_transaction_id(conn: Executor) -> str | None:
+    """The running transaction's id, assigned now if it has none yet: asked before a COMMIT whose
+    reply may be lost, so a retry can ask the server what became of it.
+    """
+    row = await conn.fetchrow(CURRENT_TRANSACTION_ID)
+    if row is None:
+        return None
+    value: str | None = row[0]
+    return value
+
+
+TRANSACTION_STATUS: Final = """
+SELECT pg_xact_status(CAST($1 AS text)::xid8) AS status
+"""
+
+
+async def transaction_status(conn: Executor, *, transaction_id: str) -> str | None:
+    """What became of a transaction: 'committed', 'aborted', 'in progress', or NULL when it is
+    too old for the server to know.
+    """
+    row = await conn.fetchrow(TRANSACTION_STATUS, transaction_id)
+    if row is None:
+        return None
+    value: str | None = row[0]
+    return value
+
+
+CREATE_APP_ROLE: Final = """
+SELECT gamedb_create_app_role($1::text)
+"""
+
+
+async def create_app_role(conn: Executor, *, role_name: str) -> None:
+    """Create the application role unless it exists and grant it the application's privileges in
+    this database (see the migration that defines gamedb_create_app_role).
+    """
+    await conn.execute(CREATE_APP_ROLE, role_name)
+
+
 TRY_LOCK_MIGRATIONS: Final = """
 SELECT pg_try_advisory_lock($1::bigint) AS acquired
 """
