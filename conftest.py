@@ -17,7 +17,7 @@ import subprocess
 import sys
 import uuid
 import venv
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
@@ -74,12 +74,12 @@ if ON_CITUS:
     # These override the fixtures of gamedb's pytest plugin of the same names.
 
     @pytest.fixture(scope="session")
-    def gamedb_server_url() -> Iterator[str]:
+    def gamedb_server_url() -> str:
         """The coordinator's ``postgres`` database."""
         from devtools.citus_cluster import running_cluster
 
         cluster = running_cluster()
-        yield cluster.url(cluster.coordinator, "postgres")
+        return cluster.url(cluster.coordinator, "postgres")
 
     @pytest.fixture(scope="session")
     async def gamedb_template() -> AsyncIterator[str]:
@@ -95,9 +95,7 @@ if ON_CITUS:
         url = with_database(gamedb_server_url, gamedb_template)
         conn = await asyncpg.connect(url)
         try:
-            await conn.execute(
-                "TRUNCATE games, lineups, plays, roster_links, rolls, game_sessions"
-            )
+            await conn.execute("TRUNCATE games, lineups, plays, roster_links, rolls, game_sessions")
         finally:
             await conn.close()
         return url

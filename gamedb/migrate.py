@@ -317,9 +317,7 @@ async def _apply(
     attempt = 0
     while True:
         try:
-            return await _run_dbmate(
-                url, *args, lock_timeout=lock_timeout, on_output=on_output
-            )
+            return await _run_dbmate(url, *args, lock_timeout=lock_timeout, on_output=on_output)
         except MigrationError as exc:
             retried = any(sqlstate in str(exc) for sqlstate in _RETRIED_SQLSTATES)
             if not retried or time.monotonic() - started > deadline:
