@@ -332,7 +332,11 @@ def _checked(game: _Row, rows: Mapping[str, list[_Row]]) -> _Game:
     status = as_enum(GameStatus, game.optional("status", "pending"), "status", gid)
     completed_at = game.moment("completed_at")
     if (status is GameStatus.COMPLETED) != (completed_at is not None):
-        raise _Dirty(f"status {status} with completed_at {completed_at}")
+        raise _Dirty(
+            "a completed game without completed_at"
+            if completed_at is None
+            else f"completed_at is set on a game whose status is {status}"
+        )
     state = validate_input(
         GameState,
         {

@@ -23,6 +23,7 @@ OLD_SCHEMA = Path(__file__).with_name("old_layer_schema.sql")
 
 # How each dirty game breaks gamedb's rules, and what the report must say about it.
 DIRTY = {
+    "completed_without_time": "a completed game without completed_at",
     "position": "position 'OF' is not one of",
     "gap": "play 5 is missing",
     "foreign_lineup": "is not one of this game's lineups",
@@ -198,6 +199,10 @@ async def _dirty(
     starter = min(entry.id for entry in record.lineups)
     foreign = await conn.fetchval("SELECT min(id) FROM lineups WHERE game_id = $1", other)
     statements = {
+        "completed_without_time": (
+            "UPDATE games SET completed_at = NULL WHERE id = $1 AND status = 'completed'",
+            gid,
+        ),
         "position": ("UPDATE lineups SET position = 'OF' WHERE id = $1", starter),
         "gap": ("DELETE FROM plays WHERE game_id = $1 AND play_number = 5", gid),
         "foreign_lineup": (
