@@ -41,3 +41,23 @@ def test_every_query_file_has_a_module() -> None:
 def test_packages_are_typed() -> None:
     for package in ("gamedb", "gen/gamedb_gen", "codegen/gamedb_codegen"):
         assert (ROOT / package / "py.typed").exists(), package
+
+
+def test_the_persister_writes_through_the_operations_only() -> None:
+    """The persister is a queue over ``Operations``: it may name the generated row models,
+    never call a generated query, so every write has one set of rules."""
+    path = ROOT / "gamedb" / "persister.py"
+    offenders = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            offenders += [
+                a.name
+                for a in node.names
+                if a.name.split(".")[0] == "gamedb_gen" and a.name != "gamedb_gen.models"
+            ]
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "gamedb_gen":
+            if node.module == "gamedb_gen":
+                offenders += [f"gamedb_gen.{a.name}" for a in node.names if a.name != "models"]
+            elif node.module != "gamedb_gen.models":
+                offenders.append(node.module or "")
+    assert not offenders, f"persister.py calls generated queries directly: {offenders}"
