@@ -301,7 +301,10 @@ class GamePersister:
     failing at its deadline fails with :class:`TransientError` and stops its games like a
     permanent error (if the last failure hit its COMMIT, it may have committed: resending is
     safe). ``workers`` bounds the concurrent transactions (default: half the pool's
-    connections, leaving the rest to the engine's own reads).
+    connections, leaving the rest to the engine's own reads). ``games_per_group`` bounds the
+    games one transaction carries (default: as many as ``max_group`` allows); 1 keeps each
+    transaction to one game, e.g. on a sharded cluster where a transaction that spans shards
+    costs a two-phase commit.
 
     Close it (``async with`` or :meth:`close`): a persister dropped, or whose event loop
     ends, with writes still queued warns with a :class:`ResourceWarning` and logs an error
@@ -315,6 +318,7 @@ class GamePersister:
         "_db",
         "_failed",
         "_failures",
+        "_games_per_group",
         "_handoff_waits",
         "_last_group",
         "_max_group",
@@ -341,6 +345,7 @@ class GamePersister:
         max_group: int = 500,
         retry: RetryPolicy | None = None,
         workers: int | None = None,
+        games_per_group: int | None = None,
     ) -> None:
         self._db = db
         self._max_queued = _at_least_one(max_queued, "max_queued")
@@ -352,6 +357,11 @@ class GamePersister:
             max(1, db.max_connections // 2)
             if workers is None
             else _at_least_one(workers, "workers")
+        )
+        self._games_per_group = (
+            self._max_group
+            if games_per_group is None
+            else _at_least_one(games_per_group, "games_per_group")
         )
         self._streams: dict[uuid.UUID, _Stream] = {}
         self._failures: dict[uuid.UUID, GameDBError] = {}
@@ -727,7 +737,7 @@ class GamePersister:
         in all: one transaction for many games."""
         groups = [self._take_group(first, self._max_group)]
         budget = self._max_group - len(groups[0].writes)
-        while budget > 0 and not self._ready.empty():
+        while budget > 0 and len(groups) < self._games_per_group and not self._ready.empty():
             group = self._take_group(self._ready.get_nowait(), budget)
             groups.append(group)
             budget -= len(group.writes)
