@@ -12,6 +12,8 @@ checks that turn "no row" into a typed error; no SQL is written here::
 
 from __future__ import annotations
 
+import collections
+import dataclasses
 import itertools
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -77,6 +79,7 @@ M = TypeVar("M", bound=BaseModel)
 _rolls_json = TypeAdapter(list[RollRecord])
 _plays_json = TypeAdapter(list[PlayData])
 _states_json = TypeAdapter(list[StateChange])
+_substitutions_json: TypeAdapter[list[dict[str, Any]]] = TypeAdapter(list[dict[str, Any]])
 
 
 class Operations:
@@ -345,38 +348,38 @@ class Operations:
             batting_order=batting_order,
         )
 
-        async def work(conn: Executor) -> Lineup:
-            added = await lineups.substitute_player(
-                conn,
-                game_id=gid,
-                replacing_id=replacing_id,
-                card_id=card_id,
-                player_id=player_id,
-                position=position,
-                batting_order=batting_order,
-                after_play=after_play,
+        substitution = _Substitution(
+            gid, replacing_id, after_play, position, card_id, player_id, batting_order
+        )
+        return await self._run(gid, lambda conn: _substitute(conn, substitution), atomic=True)
+
+    async def add_substitutions_batch(
+        self, substitutions: Sequence[Mapping[str, Any]]
+    ) -> list[Lineup]:
+        """:meth:`add_substitution` for each mapping of its keyword arguments, in order, all
+        or nothing, in one statement where they are independent; returns the new rows."""
+        if isinstance(substitutions, (str, bytes)) or not isinstance(substitutions, Sequence):
+            raise InvalidInput(
+                f"substitutions must be a list of mappings, got {type(substitutions).__name__}"
             )
-            if added is not None:
-                return added
-            if await games.get_game(conn, id=gid) is None:
-                raise GameNotFound(gid)
-            replaced = await lineups.get_lineup_entry(conn, game_id=gid, id=replacing_id)
-            if replaced is None:
-                raise InvalidInput(f"lineup entry {replacing_id} is not in game {gid}", game_id=gid)
-            stored = await lineups.find_lineup_entry(
-                conn, game_id=gid, team_id=replaced.team_id, card_id=card_id, player_id=player_id
-            )
-            if stored is not None and (stored.replacing_id, stored.after_play, stored.position) == (
-                replacing_id,
-                after_play,
-                position,
-            ):
-                return stored
-            raise ConstraintViolation(
-                f"lineup entry {replacing_id} of game {gid} is no longer active",
-                game_id=gid,
-                constraint="lineups_replacing_fkey",
-            )
+        batch = [_Substitution.checked(arguments) for arguments in substitutions]
+        if not batch:
+            return []
+        games_ = {substitution.game_id for substitution in batch}
+        gid = games_.pop() if len(games_) == 1 else None
+        replaced = collections.Counter(s.replaced for s in batch)
+        # Two substitutions of one entry depend on each other's order: those go one by one.
+        bulk = [s for s in batch if replaced[s.replaced] == 1]
+        payload = _substitutions_json.dump_json([dataclasses.asdict(s) for s in bulk]).decode()
+
+        async def work(conn: Executor) -> list[Lineup]:
+            added = {}
+            if bulk:
+                added = {
+                    (row.game_id, row.replacing_id): row
+                    for row in await lineups.substitute_players(conn, substitutions=payload)
+                }
+            return [added.get(s.replaced) or await _substitute(conn, s) for s in batch]
 
         return await self._run(gid, work, atomic=True)
 
@@ -890,6 +893,39 @@ def checked_rolls(rolls_: object) -> list[RollRecord]:
     return _sequence_of(RollRecord, rolls_, "rolls")
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Substitution:
+    game_id: uuid.UUID
+    replacing_id: int
+    after_play: int
+    position: str
+    card_id: int | None
+    player_id: int | None
+    batting_order: int | None
+
+    @classmethod
+    def checked(cls, arguments: object) -> _Substitution:
+        if not isinstance(arguments, Mapping):
+            raise InvalidInput(
+                f"a substitution must be a mapping of add_substitution's arguments, got "
+                f"{type(arguments).__name__}"
+            )
+        values = {"card_id": None, "player_id": None, "batting_order": None, **arguments}
+        unknown = set(values) - {field.name for field in dataclasses.fields(cls)}
+        missing = {"game_id", "replacing_id", "after_play", "position"} - set(values)
+        if unknown or missing:
+            raise InvalidInput(
+                f"a substitution takes add_substitution's arguments; unknown {sorted(unknown)}, "
+                f"missing {sorted(missing)}"
+            )
+        gid = check_substitution(**values)
+        return cls(**{**values, "game_id": gid})
+
+    @property
+    def replaced(self) -> tuple[uuid.UUID, int]:
+        return self.game_id, self.replacing_id
+
+
 def check_substitution(
     *,
     game_id: object,
@@ -911,6 +947,41 @@ def check_substitution(
     as_batting_order(batting_order, gid)
     as_type(position, str, "position", gid)
     return gid
+
+
+async def _substitute(conn: Executor, sub: _Substitution) -> Lineup:
+    gid = sub.game_id
+    added = await lineups.substitute_player(
+        conn,
+        game_id=gid,
+        replacing_id=sub.replacing_id,
+        card_id=sub.card_id,
+        player_id=sub.player_id,
+        position=sub.position,
+        batting_order=sub.batting_order,
+        after_play=sub.after_play,
+    )
+    if added is not None:
+        return added
+    if await games.get_game(conn, id=gid) is None:
+        raise GameNotFound(gid)
+    replaced = await lineups.get_lineup_entry(conn, game_id=gid, id=sub.replacing_id)
+    if replaced is None:
+        raise InvalidInput(f"lineup entry {sub.replacing_id} is not in game {gid}", game_id=gid)
+    stored = await lineups.find_lineup_entry(
+        conn, game_id=gid, team_id=replaced.team_id, card_id=sub.card_id, player_id=sub.player_id
+    )
+    if stored is not None and (stored.replacing_id, stored.after_play, stored.position) == (
+        sub.replacing_id,
+        sub.after_play,
+        sub.position,
+    ):
+        return stored
+    raise ConstraintViolation(
+        f"lineup entry {sub.replacing_id} of game {gid} is no longer active",
+        game_id=gid,
+        constraint="lineups_replacing_fkey",
+    )
 
 
 async def _existing_play_id(conn: Executor, data: PlayData, stored: Play | None = None) -> int:

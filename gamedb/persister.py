@@ -930,7 +930,7 @@ async def _apply(tx: Transaction, groups: list[_Group]) -> None:
     it. Writes of different kinds commute (a play, a state, rolls, a substitution and a
     snapshot touch different rows and check nothing of each other), so each kind goes in
     bulk, in hand-off order: every game's plays and states in one statement, the i-th roll
-    batch of every game in one, substitutions one by one, each game's last snapshot, and a
+    batch of every game in one, every substitution in one, each game's last snapshot, and a
     rollback (always the last write of its game's group) at the end."""
     played = [(w, w.payload) for g in groups for w in g.writes if isinstance(w.payload, PlayData)]
     states = [w.payload for g in groups for w in g.writes if isinstance(w.payload, StateChange)]
@@ -947,16 +947,19 @@ async def _apply(tx: Transaction, groups: list[_Group]) -> None:
             roll_rounds[index].extend(batch)
     for rolls_ in roll_rounds:
         await tx.save_rolls_batch(rolls_)
+    substituted = [
+        (w, w.payload) for g in groups for w in g.writes if isinstance(w.payload, _Substitution)
+    ]
+    if substituted:
+        added = await tx.add_substitutions_batch(
+            [dataclasses.asdict(substitution) for _, substitution in substituted]
+        )
+        for (write, _), lineup in zip(substituted, added, strict=True):
+            write.result = lineup
     for group in groups:
-        snapshot: _SnapshotWrite | None = None
-        for write in group.writes:
-            payload = write.payload
-            if isinstance(payload, _Substitution):
-                write.result = await tx.add_substitution(**dataclasses.asdict(payload))
-            elif isinstance(payload, _SnapshotWrite):
-                snapshot = payload
-        if snapshot is not None:
-            await tx.update_session_snapshot(group.stream.game_id, snapshot.snapshot)
+        snapshots = [w.payload for w in group.writes if isinstance(w.payload, _SnapshotWrite)]
+        if snapshots:
+            await tx.update_session_snapshot(group.stream.game_id, snapshots[-1].snapshot)
     for group in groups:
         last = group.writes[-1]
         if isinstance(last.payload, _RollbackWrite):
