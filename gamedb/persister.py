@@ -929,8 +929,9 @@ async def _apply(tx: Transaction, groups: list[_Group]) -> None:
     """Write ``groups`` inside ``tx`` through its operations, each write's result kept on
     it. Writes of different kinds commute (a play, a state, rolls, a substitution and a
     snapshot touch different rows and check nothing of each other), so each kind goes in
-    bulk, in hand-off order: every game's plays and states in one statement, the i-th roll
-    batch of every game in one, every substitution in one, each game's last snapshot, and a
+    bulk, in hand-off order: every game's plays and states in one statement, its roll
+    batches in one (unless they share a roll_id: then the i-th of every game in one), every
+    substitution in one, each game's last snapshot, and a
     rollback (always the last write of its game's group) at the end."""
     played = [(w, w.payload) for g in groups for w in g.writes if isinstance(w.payload, PlayData)]
     states = [w.payload for g in groups for w in g.writes if isinstance(w.payload, StateChange)]
@@ -940,7 +941,14 @@ async def _apply(tx: Transaction, groups: list[_Group]) -> None:
             write.result = play_id
     roll_rounds: list[list[RollRecord]] = []
     for group in groups:
-        batches = [w.payload for w in group.writes if isinstance(w.payload, tuple)]
+        batches: list[tuple[RollRecord, ...]] = [
+            w.payload for w in group.writes if isinstance(w.payload, tuple)
+        ]
+        roll_ids = [roll.roll_id for batch in batches for roll in batch]
+        if len(set(roll_ids)) == len(roll_ids):
+            # Batches without a roll_id in common are one batch: nothing can depend on which
+            # came first but the order they are kept in.
+            batches = [tuple(roll for batch in batches for roll in batch)][: len(batches)]
         for index, batch in enumerate(batches):
             if index == len(roll_rounds):
                 roll_rounds.append([])

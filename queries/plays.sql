@@ -133,10 +133,15 @@ WITH incoming AS (
 ), game AS (
     SELECT g.id FROM games AS g WHERE g.id IN (SELECT f.game_id FROM firsts AS f) FOR KEY SHARE
 ), previous AS (
-    SELECT pr.game_id FROM plays AS pr
-    JOIN firsts AS f ON f.game_id = pr.game_id AND pr.play_number = f.first_number - 1
-    WHERE pr.game_id IN (SELECT gm.id FROM game AS gm)
-    FOR KEY SHARE OF pr
+    -- One index probe per game (a join would scan every game's plays).
+    SELECT pr.game_id FROM firsts AS f
+    CROSS JOIN LATERAL (
+        SELECT p.game_id FROM plays AS p
+        WHERE p.game_id = f.game_id
+            AND p.play_number = f.first_number - 1
+            AND f.game_id IN (SELECT gm.id FROM game AS gm)
+        FOR KEY SHARE
+    ) AS pr
 ), inserted AS (
     INSERT INTO plays (
         game_id, play_number, inning, half, outs_before, outs_recorded, batter_id, pitcher_id,

@@ -568,7 +568,8 @@ async def test_serialization_failures_and_deadlocks_are_retried(
     finally:
         await conn.close()
     rng = random.Random(40001)
-    async with GamePersister(db) as persister:
+    # Small groups, so that the games' writes take dozens of transactions to fail in.
+    async with GamePersister(db, max_group=10) as persister:
         expected = await asyncio.gather(
             *(
                 play_game(persister, game, random.Random(rng.random()), writes=40, pace=0.002)
