@@ -37,6 +37,7 @@ if TYPE_CHECKING:
         RollbackResult,
         RollRecord,
         SbaRosterLinkData,
+        StateChange,
         StateUpdate,
     )
     from gamedb.payloads import RollData
@@ -107,6 +108,7 @@ _EXPORTS: dict[str, str] = {
     "SbaRosterLinkData": "gamedb.models",
     "Settings": "gamedb.settings",
     "StaleState": "gamedb.errors",
+    "StateChange": "gamedb.models",
     "StateUpdate": "gamedb.models",
     "StreamStopped": "gamedb.persister",
     "Transaction": "gamedb.database",
@@ -167,6 +169,7 @@ __all__ = [
     "SbaRosterLinkData",
     "Settings",
     "StaleState",
+    "StateChange",
     "StateUpdate",
     "StreamStopped",
     "Transaction",
