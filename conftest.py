@@ -69,13 +69,25 @@ async def template_database(pg_admin_url: str) -> AsyncIterator[str]:
     await _drop_database(pg_admin_url, name)
 
 
+async def _own_database(admin_url: str, template: str) -> AsyncIterator[str]:
+    name = f"gamedb_test_{uuid.uuid4().hex[:12]}"
+    url = await _create_database(admin_url, name, template=template)
+    yield url
+    await _drop_database(admin_url, name)
+
+
 @pytest.fixture
 async def database_url(pg_admin_url: str, template_database: str) -> AsyncIterator[str]:
     """URL of a migrated database of this test's own."""
-    name = f"gamedb_test_{uuid.uuid4().hex[:12]}"
-    url = await _create_database(pg_admin_url, name, template=template_database)
-    yield url
-    await _drop_database(pg_admin_url, name)
+    async for url in _own_database(pg_admin_url, template_database):
+        yield url
+
+
+@pytest.fixture
+async def other_database_url(pg_admin_url: str, template_database: str) -> AsyncIterator[str]:
+    """URL of a second migrated database of this test's own, for tests comparing two."""
+    async for url in _own_database(pg_admin_url, template_database):
+        yield url
 
 
 @pytest.fixture

@@ -37,7 +37,7 @@ class Scale:
     scale_plays: int = 24
     """Plays each of those games hands over per run (with a state after each, a roll batch
     each half inning and one substitution)."""
-    scale_rounds: int = 2
+    scale_rounds: int = 3
     """Rounds of that run, each timing grouping across games, one game per transaction
     and the raw ceiling in turn."""
     memory_games: tuple[int, int] = (100, 1000)

@@ -22,7 +22,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import _create_database, _drop_database
 from gamedb import (
     Database,
     GameDBError,
@@ -347,19 +346,16 @@ async def run_direct(
 
 @pytest.fixture
 async def twins(
-    pg_admin_url: str, template_database: str
+    database_url: str, other_database_url: str
 ) -> AsyncIterator[tuple[Database, Database]]:
     """Two databases of the same schema: one for the persister, one for the direct calls."""
-    names = [f"gamedb_test_{uuid.uuid4().hex[:12]}" for _ in range(2)]
-    urls = [await _create_database(pg_admin_url, name, template_database) for name in names]
-    persisted, direct = [await Database.connect(url, db_pool_size=2) for url in urls]
+    persisted = await Database.connect(database_url, db_pool_size=2)
+    direct = await Database.connect(other_database_url, db_pool_size=2)
     try:
         yield persisted, direct
     finally:
-        for db in (persisted, direct):
-            await db.close()
-        for name in names:
-            await _drop_database(pg_admin_url, name)
+        await persisted.close()
+        await direct.close()
 
 
 @pytest.mark.slow
