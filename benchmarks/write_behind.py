@@ -390,16 +390,12 @@ async def measure_write_behind_at_scale(
         samples=scale.scale_rounds,
         details=details,
     )
-    ceiling = Row(
+    ceiling = dataclasses.replace(
+        throughput,
         operation=f"write-behind plays/s vs raw ceiling ({label})",
-        unit="plays/s",
-        p50=across,
-        p99=None,
         baseline="raw asyncpg: plays + states of many games, one statement a commit, unchecked",
         baseline_p50=raw,
         budget=None,
-        samples=scale.scale_rounds,
-        details=details,
     )
     latency = Row(
         operation=f"write-behind hand-off ({label})",

@@ -72,7 +72,7 @@ from gamedb_gen.models import (
     RosterLink,
 )
 
-__all__ = ["Operations", "check_substitution", "checked_rolls"]
+__all__ = ["Operations", "Substitution", "checked_rolls", "checked_substitution"]
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
@@ -338,7 +338,7 @@ class Operations:
         """Replace an active lineup entry after play ``after_play`` (0 before the first play).
         The replaced entry goes inactive; the new one inherits its team and batting order.
         Exactly one of ``card_id`` (PD) / ``player_id`` (SBA) is required."""
-        gid = check_substitution(
+        substitution = checked_substitution(
             game_id=game_id,
             replacing_id=replacing_id,
             after_play=after_play,
@@ -347,11 +347,9 @@ class Operations:
             player_id=player_id,
             batting_order=batting_order,
         )
-
-        substitution = _Substitution(
-            gid, replacing_id, after_play, position, card_id, player_id, batting_order
+        return await self._run(
+            substitution.game_id, lambda conn: _substitute(conn, substitution), atomic=True
         )
-        return await self._run(gid, lambda conn: _substitute(conn, substitution), atomic=True)
 
     async def add_substitutions_batch(
         self, substitutions: Sequence[Mapping[str, Any]]
@@ -362,7 +360,7 @@ class Operations:
             raise InvalidInput(
                 f"substitutions must be a list of mappings, got {type(substitutions).__name__}"
             )
-        batch = [_Substitution.checked(arguments) for arguments in substitutions]
+        batch = [Substitution.checked(arguments) for arguments in substitutions]
         if not batch:
             return []
         games_ = {substitution.game_id for substitution in batch}
@@ -894,7 +892,9 @@ def checked_rolls(rolls_: object) -> list[RollRecord]:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class _Substitution:
+class Substitution:
+    """The checked arguments of one ``add_substitution``."""
+
     game_id: uuid.UUID
     replacing_id: int
     after_play: int
@@ -904,7 +904,7 @@ class _Substitution:
     batting_order: int | None
 
     @classmethod
-    def checked(cls, arguments: object) -> _Substitution:
+    def checked(cls, arguments: object) -> Substitution:
         if not isinstance(arguments, Mapping):
             raise InvalidInput(
                 f"a substitution must be a mapping of add_substitution's arguments, got "
@@ -918,15 +918,14 @@ class _Substitution:
                 f"a substitution takes add_substitution's arguments; unknown {sorted(unknown)}, "
                 f"missing {sorted(missing)}"
             )
-        gid = check_substitution(**values)
-        return cls(**{**values, "game_id": gid})
+        return checked_substitution(**values)
 
     @property
     def replaced(self) -> tuple[uuid.UUID, int]:
         return self.game_id, self.replacing_id
 
 
-def check_substitution(
+def checked_substitution(
     *,
     game_id: object,
     replacing_id: object,
@@ -935,32 +934,31 @@ def check_substitution(
     card_id: object,
     player_id: object,
     batting_order: object,
-) -> uuid.UUID:
-    """Check ``add_substitution``'s arguments (for the operation and the persister alike);
-    returns the game id."""
+) -> Substitution:
+    """``add_substitution``'s arguments checked (for the operation and the persister
+    alike), else :class:`InvalidInput` naming the one refused."""
     gid = as_game_id(game_id)
     if (card_id is None) == (player_id is None):
         raise InvalidInput("give exactly one of card_id (PD) or player_id (SBA)", game_id=gid)
-    as_int64(replacing_id, "replacing_id", gid, minimum=1)
-    as_int32(after_play, "after_play", gid, minimum=0)
-    as_int32(card_id if card_id is not None else player_id, "card_id/player_id", gid, minimum=1)
-    as_batting_order(batting_order, gid)
-    as_type(position, str, "position", gid)
-    return gid
-
-
-async def _substitute(conn: Executor, sub: _Substitution) -> Lineup:
-    gid = sub.game_id
-    added = await lineups.substitute_player(
-        conn,
-        game_id=gid,
-        replacing_id=sub.replacing_id,
-        card_id=sub.card_id,
-        player_id=sub.player_id,
-        position=sub.position,
-        batting_order=sub.batting_order,
-        after_play=sub.after_play,
+    replacing = as_int64(replacing_id, "replacing_id", gid, minimum=1)
+    after = as_int32(after_play, "after_play", gid, minimum=0)
+    who = as_int32(
+        card_id if card_id is not None else player_id, "card_id/player_id", gid, minimum=1
     )
+    return Substitution(
+        game_id=gid,
+        replacing_id=replacing,
+        after_play=after,
+        card_id=None if card_id is None else who,
+        player_id=None if player_id is None else who,
+        batting_order=as_batting_order(batting_order, gid),
+        position=as_type(position, str, "position", gid),
+    )
+
+
+async def _substitute(conn: Executor, sub: Substitution) -> Lineup:
+    gid = sub.game_id
+    added = await lineups.substitute_player(conn, **dataclasses.asdict(sub))
     if added is not None:
         return added
     if await games.get_game(conn, id=gid) is None:

@@ -57,7 +57,7 @@ from gamedb.models import (
     StateChange,
     validate_input,
 )
-from gamedb.operations import check_substitution, checked_rolls
+from gamedb.operations import Substitution, checked_rolls, checked_substitution
 from gamedb.retry import RetryPolicy
 from gamedb.validation import as_game_id, as_game_state, as_int32, as_stored_json, shown
 from gamedb_gen.models import GameStatus, Half, Lineup
@@ -206,17 +206,6 @@ class PersisterMetrics:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class _Substitution:
-    game_id: uuid.UUID
-    replacing_id: int
-    after_play: int
-    position: str
-    card_id: int | None
-    player_id: int | None
-    batting_order: int | None
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
 class _SnapshotWrite:
     snapshot: JsonValue
 
@@ -227,12 +216,7 @@ class _RollbackWrite:
 
 
 _Payload: TypeAlias = (
-    PlayData
-    | StateChange
-    | tuple[RollRecord, ...]
-    | _Substitution
-    | _SnapshotWrite
-    | _RollbackWrite
+    PlayData | StateChange | tuple[RollRecord, ...] | Substitution | _SnapshotWrite | _RollbackWrite
 )
 
 
@@ -257,7 +241,7 @@ class _Write:
             return f"rollback to play {payload.play_number}"
         if isinstance(payload, tuple):
             return f"{len(payload)} rolls ({', '.join(r.roll_id for r in payload[:3])}...)"
-        if isinstance(payload, _Substitution):
+        if isinstance(payload, Substitution):
             return f"substitution for lineup entry {payload.replacing_id}"
         if isinstance(payload, StateChange):
             return (
@@ -563,7 +547,7 @@ class GamePersister:
     ) -> WriteHandle[Lineup]:
         """Queue a substitution (see :meth:`Database.add_substitution`); the handle gives the
         new lineup row."""
-        gid = check_substitution(
+        substitution = checked_substitution(
             game_id=game_id,
             replacing_id=replacing_id,
             after_play=after_play,
@@ -572,10 +556,7 @@ class GamePersister:
             player_id=player_id,
             batting_order=batting_order,
         )
-        substitution = _Substitution(
-            gid, replacing_id, after_play, position, card_id, player_id, batting_order
-        )
-        return await self._hand_off(gid, WriteKind.SUBSTITUTION, substitution)
+        return await self._hand_off(substitution.game_id, WriteKind.SUBSTITUTION, substitution)
 
     async def update_session_snapshot(
         self, game_id: uuid.UUID | str, state_snapshot: JsonValue
@@ -956,7 +937,7 @@ async def _apply(tx: Transaction, groups: list[_Group]) -> None:
     for rolls_ in roll_rounds:
         await tx.save_rolls_batch(rolls_)
     substituted = [
-        (w, w.payload) for g in groups for w in g.writes if isinstance(w.payload, _Substitution)
+        (w, w.payload) for g in groups for w in g.writes if isinstance(w.payload, Substitution)
     ]
     if substituted:
         added = await tx.add_substitutions_batch(

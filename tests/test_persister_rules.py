@@ -36,33 +36,16 @@ async def handed(persister: GamePersister, game: SetUpGame, numbers: list[int]) 
 
 async def test_states_queued_together_merge_field_by_field(db: Database) -> None:
     persisted, direct = await set_up_game(db), await set_up_game(db)
+    ending: dict[str, Any] = {"inning": 9, "half": "bottom", "home_score": 3, "away_score": 2}
+    final = {**ending, "outs": 2, "status": "completed"}
+    walk_off = {**ending, "home_score": 4}  # outs and status left as they are
     async with GamePersister(db) as persister:
-        first = await persister.update_game_state(
-            game_id=persisted.game_id,
-            inning=9,
-            half="bottom",
-            home_score=3,
-            away_score=2,
-            outs=2,
-            status="completed",
-        )
-        second = await persister.update_game_state(
-            game_id=persisted.game_id, inning=9, half="bottom", home_score=4, away_score=2
-        )
+        first = await persister.update_game_state(game_id=persisted.game_id, **final)
+        second = await persister.update_game_state(game_id=persisted.game_id, **walk_off)
         await first
         await second
-    await db.update_game_state(
-        game_id=direct.game_id,
-        inning=9,
-        half="bottom",
-        home_score=3,
-        away_score=2,
-        outs=2,
-        status="completed",
-    )
-    await db.update_game_state(
-        game_id=direct.game_id, inning=9, half="bottom", home_score=4, away_score=2
-    )
+    await db.update_game_state(game_id=direct.game_id, **final)
+    await db.update_game_state(game_id=direct.game_id, **walk_off)
     stored = await db.get_game(persisted.game_id)
     expected = await db.get_game(direct.game_id)
     assert stored is not None and expected is not None
