@@ -27,6 +27,7 @@ from gamedb import Database
 from gamedb.citus import distribute
 from gamedb.migrate import migrate
 from gamedb.settings import with_database
+from gamedb.testing import create_database, drop_database
 from tests.installed import InstalledGamedb
 
 ROOT = Path(__file__).resolve().parent
@@ -111,6 +112,16 @@ def pg_admin_url(gamedb_server_url: str) -> str:
 def database_url(gamedb_url: str) -> str:
     """URL of a migrated database of this test's own."""
     return gamedb_url
+
+
+@pytest.fixture
+async def other_database_url(gamedb_server_url: str, gamedb_template: str) -> AsyncIterator[str]:
+    """URL of a second migrated database of this test's own, for tests comparing two."""
+    if ON_CITUS:
+        pytest.skip("the Citus cluster holds one distributed database per run")
+    url = await create_database(gamedb_server_url, template=gamedb_template)
+    yield url
+    await drop_database(url)
 
 
 @pytest.fixture

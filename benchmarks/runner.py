@@ -22,7 +22,7 @@ from benchmarks.scale import Scale
 from benchmarks.scenario import PreparedGame, prepare_game, prepare_games
 from benchmarks.server import bench_database
 from benchmarks.timing import Tick
-from benchmarks.write_behind import measure_write_behind
+from benchmarks.write_behind import measure_write_behind, measure_write_behind_at_scale
 from benchmarks.writes import measure_save_play, measure_update_game_state
 from gamedb import Database
 
@@ -36,6 +36,7 @@ _WEIGHTS = {
     "small_rolls": 2,
     "large_rolls": 40,
     "round": 3000,
+    "scale_round": 20000,
     "memory": 12000,
 }
 
@@ -48,6 +49,7 @@ def _phases(scale: Scale) -> dict[str, int]:
         "small_rolls": scale.warmup + scale.iterations,
         "large_rolls": scale.slow_warmup + scale.large_roll_iterations,
         "round": scale.rounds,
+        "scale_round": scale.scale_rounds,
         "memory": 2,
     }
 
@@ -71,7 +73,8 @@ async def _measure(
     persisted = await prepare_games(db, scale.games, seed=1_000_000)
     awaited = await prepare_games(db, scale.games, seed=2_000_000)
     for_memory = await prepare_games(db, max(scale.memory_games), seed=3_000_000)
-    made = [writes, recovered, *persisted, *awaited, *for_memory]
+    at_scale = await prepare_games(db, scale.scale_games, seed=4_000_000)
+    made = [writes, recovered, *persisted, *awaited, *for_memory, *at_scale]
     progress.advance(_WEIGHTS["prepare"])
 
     rows: list[Row] = []
@@ -106,6 +109,10 @@ async def _measure(
     progress.phase(f"write-behind ({scale.games} games)")
     rows.extend(
         await measure_write_behind(db, persisted, awaited, scale, _ticker(progress, "round"))
+    )
+    progress.phase(f"write-behind at scale ({scale.scale_games} games)")
+    rows.extend(
+        await measure_write_behind_at_scale(db, at_scale, scale, _ticker(progress, "scale_round"))
     )
     progress.phase("write-behind memory ({} and {} games)".format(*scale.memory_games))
     rows.extend(await measure_memory(url, for_memory, scale, _ticker(progress, "memory")))

@@ -32,6 +32,14 @@ class Scale:
     """Plays each of those games hands over per round (a nine-inning game has about 75)."""
     rounds: int = 3
     """Write-behind rounds, persister and direct taking turns."""
+    scale_games: int = 1000
+    """Concurrent games of the write-behind run at scale (the engine's full mix)."""
+    scale_plays: int = 24
+    """Plays each of those games hands over per run (with a state after each, a roll batch
+    each half inning and one substitution)."""
+    scale_rounds: int = 3
+    """Rounds of that run, each timing grouping across games, one game per transaction
+    and the raw ceiling in turn."""
     memory_games: tuple[int, int] = (100, 1000)
     """Game counts of the two memory runs."""
     memory_queue: int = 2000
@@ -51,6 +59,9 @@ class Scale:
             games=4,
             game_plays=3,
             rounds=1,
+            scale_games=4,
+            scale_plays=4,
+            scale_rounds=1,
             memory_games=(2, 4),
             memory_queue=10,
         )

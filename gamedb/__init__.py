@@ -44,6 +44,7 @@ if TYPE_CHECKING:
         RollbackResult,
         RollRecord,
         SbaRosterLinkData,
+        StateChange,
         StateUpdate,
     )
     from gamedb.payloads import RollData
@@ -117,6 +118,7 @@ _EXPORTS: dict[str, str] = {
     "SbaRosterLinkData": "gamedb.models",
     "Settings": "gamedb.settings",
     "StaleState": "gamedb.errors",
+    "StateChange": "gamedb.models",
     "StateUpdate": "gamedb.models",
     "StatementTimeout": "gamedb.errors",
     "StreamStopped": "gamedb.persister",
@@ -183,6 +185,7 @@ __all__ = [
     "SbaRosterLinkData",
     "Settings",
     "StaleState",
+    "StateChange",
     "StateUpdate",
     "StatementTimeout",
     "StreamStopped",

@@ -49,6 +49,7 @@ __all__ = [
     "RollRecord",
     "RollbackResult",
     "SbaRosterLinkData",
+    "StateChange",
     "StateUpdate",
     "TeamLine",
     "validate_input",
@@ -171,6 +172,29 @@ class EngineRoll(Protocol):
 
     @property
     def roll_type(self) -> object: ...
+
+
+class StateChange(_Input):
+    """One game's state as ``update_game_state`` writes it, for a batch of many games:
+    ``outs`` / ``status`` left ``None`` keep the stored ones."""
+
+    game_id: uuid.UUID
+    inning: Inning
+    half: Half
+    home_score: Score
+    away_score: Score
+    outs: Annotated[StrictInt, Field(ge=0, le=2)] | None = None
+    status: GameStatus | None = None
+
+    def then(self, later: StateChange) -> StateChange:
+        """The state ``later`` leaves when written right after this one: its values, and this
+        one's outs and status where ``later`` keeps the stored ones."""
+        return later.model_copy(
+            update={
+                "outs": self.outs if later.outs is None else later.outs,
+                "status": self.status if later.status is None else later.status,
+            }
+        )
 
 
 class RollRecord(_Input):

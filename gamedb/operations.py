@@ -12,11 +12,14 @@ checks that turn "no row" into a typed error; no SQL is written here::
 
 from __future__ import annotations
 
+import collections
+import dataclasses
+import itertools
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from pydantic import JsonValue, TypeAdapter, ValidationError
+from pydantic import BaseModel, JsonValue, TypeAdapter, ValidationError
 
 from gamedb import replay
 from gamedb.errors import (
@@ -40,6 +43,7 @@ from gamedb.models import (
     RollbackResult,
     RollRecord,
     SbaRosterLinkData,
+    StateChange,
     StateUpdate,
     TeamLine,
     validate_input,
@@ -70,10 +74,14 @@ from gamedb_gen.models import (
 )
 from gamedb_gen.rolls import save_rolls
 
-__all__ = ["Operations"]
+__all__ = ["Operations", "Substitution", "checked_rolls", "checked_substitution"]
 
 T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
 _rolls_json = TypeAdapter(list[RollRecord])
+_plays_json = TypeAdapter(list[PlayData])
+_states_json = TypeAdapter(list[StateChange])
+_substitutions_json: TypeAdapter[list[dict[str, Any]]] = TypeAdapter(list[dict[str, Any]])
 
 
 class Operations:
@@ -329,54 +337,46 @@ class Operations:
         """Replace an active lineup entry after play ``after_play`` (0 before the first play).
         The replaced entry goes inactive; the new one inherits its team and batting order.
         Exactly one of ``card_id`` (PD) / ``player_id`` (SBA) is required."""
-        gid = as_game_id(game_id)
-        if (card_id is None) == (player_id is None):
-            raise InvalidInput("give exactly one of card_id (PD) or player_id (SBA)", game_id=gid)
-        as_int64(replacing_id, "replacing_id", gid, minimum=1)
-        as_int32(after_play, "after_play", gid, minimum=0)
-        as_int32(card_id if card_id is not None else player_id, "card_id/player_id", gid, minimum=1)
-        as_batting_order(batting_order, gid)
-        as_type(position, str, "position", gid)
+        substitution = checked_substitution(
+            game_id=game_id,
+            replacing_id=replacing_id,
+            after_play=after_play,
+            position=position,
+            card_id=card_id,
+            player_id=player_id,
+            batting_order=batting_order,
+        )
+        return await self._run(
+            substitution.game_id, lambda conn: _substitute(conn, substitution), atomic=True
+        )
 
-        async def work(conn: Executor) -> Lineup:
-            added = await lineups.substitute_player(
-                conn,
-                game_id=gid,
-                replacing_id=replacing_id,
-                card_id=card_id,
-                player_id=player_id,
-                position=position,
-                batting_order=batting_order,
-                after_play=after_play,
+    async def add_substitutions_batch(
+        self, substitutions: Sequence[Mapping[str, Any]]
+    ) -> list[Lineup]:
+        """:meth:`add_substitution` for each mapping of its keyword arguments, in order, all
+        or nothing, in one statement where they are independent; returns the new rows."""
+        if isinstance(substitutions, (str, bytes)) or not isinstance(substitutions, Sequence):
+            raise InvalidInput(
+                f"substitutions must be a list of mappings, got {type(substitutions).__name__}"
             )
-            if added is not None:
-                return added
-            game = await games.get_game(conn, id=gid)
-            if game is None:
-                raise GameNotFound(gid)
-            replaced = await lineups.get_lineup_entry(conn, game_id=gid, id=replacing_id)
-            if replaced is None:
-                raise InvalidInput(f"lineup entry {replacing_id} is not in game {gid}", game_id=gid)
-            stored = await lineups.find_lineup_entry(
-                conn, game_id=gid, team_id=replaced.team_id, card_id=card_id, player_id=player_id
-            )
-            if stored is not None and (stored.replacing_id, stored.after_play, stored.position) == (
-                replacing_id,
-                after_play,
-                position,
-            ):
-                return stored
-            league = League.SBA if card_id is None else League.PD
-            if game.league_id != league:
-                raise WrongLeague(gid, expected=str(league), actual=str(game.league_id))
-            last = await plays.get_last_play_number(conn, game_id=gid) or 0
-            if after_play > last:
-                raise PlayNotFound(gid, after_play, last)
-            raise ConstraintViolation(
-                f"lineup entry {replacing_id} of game {gid} is no longer active",
-                game_id=gid,
-                constraint="lineups_replacing_fkey",
-            )
+        batch = [Substitution.checked(arguments) for arguments in substitutions]
+        if not batch:
+            return []
+        games_ = {substitution.game_id for substitution in batch}
+        gid = games_.pop() if len(games_) == 1 else None
+        replaced = collections.Counter(s.replaced for s in batch)
+        # Two substitutions of one entry depend on each other's order: those go one by one.
+        bulk = [s for s in batch if replaced[s.replaced] == 1]
+        payload = _substitutions_json.dump_json([dataclasses.asdict(s) for s in bulk]).decode()
+
+        async def work(conn: Executor) -> list[Lineup]:
+            added = {}
+            if bulk:
+                added = {
+                    (row.game_id, row.replacing_id): row
+                    for row in await lineups.substitute_players(conn, substitutions=payload)
+                }
+            return [added.get(s.replaced) or await _substitute(conn, s) for s in batch]
 
         return await self._run(gid, work, atomic=True)
 
@@ -397,15 +397,77 @@ class Operations:
         whose predecessor is not stored (never written, or rolled back) raises
         :class:`PlayNotFound` and nothing is written."""
         data = validate_input(PlayData, play)
-        gid = data.game_id
+        return await self._run(data.game_id, lambda conn: _store_play(conn, data))
 
-        async def work(conn: Executor) -> int:
-            play_id = await plays.insert_play(conn, **data.model_dump())
-            if play_id is not None:
-                return play_id
-            return await _existing_play_id(conn, data)
+    async def save_plays_batch(self, plays_: Sequence[PlayData | Mapping[str, Any]]) -> list[int]:
+        """Store plays (of one game or of many) in one statement, all or nothing; returns
+        their ids in order. Each game's plays are taken in order exactly as :meth:`save_play`
+        takes them one by one: a re-sent play returns its id, a refused play raises the
+        error ``save_play`` raises for it, and then nothing of the batch is written."""
+        return await self.record_plays_batch(plays_, ())
 
-        return await self._run(gid, work)
+    async def record_plays_batch(
+        self,
+        plays_: Sequence[PlayData | Mapping[str, Any]],
+        states: Sequence[StateChange | Mapping[str, Any]],
+    ) -> list[int]:
+        """Store plays and write game states, of any number of games, in one statement, all
+        or nothing; returns the plays' ids in order. The same as :meth:`save_plays_batch`
+        followed by :meth:`update_game_state` for each state in order (without
+        ``expected_version``): a game's states after one another leave what the last leaves,
+        its ``outs`` / ``status`` left ``None`` keeping the earlier ones'. A state of an
+        unknown game raises :class:`GameNotFound`."""
+        batch = _sequence_of(PlayData, plays_, "plays")
+        changes = _sequence_of(StateChange, states, "states")
+        by_game: dict[uuid.UUID, list[PlayData]] = {}
+        for data in batch:
+            by_game.setdefault(data.game_id, []).append(data)
+        # One statement checks only each game's first play's predecessor, so a game whose
+        # plays are not consecutive goes play by play, as save_play would take them.
+        stepwise = [game for game in by_game.values() if not _consecutive(game)]
+        bulk = [data for game in by_game.values() if _consecutive(game) for data in game]
+        merged: dict[uuid.UUID, StateChange] = {}
+        for change in changes:
+            earlier = merged.get(change.game_id)
+            merged[change.game_id] = change if earlier is None else earlier.then(change)
+        games_ = set(by_game) | set(merged)
+        gid = next(iter(games_)) if len(games_) == 1 else None
+        if not batch and not merged:
+            return []
+        plays_payload = _plays_json.dump_json(bulk).decode()
+        states_payload = _states_json.dump_json(list(merged.values())).decode()
+
+        async def work(conn: Executor) -> list[int]:
+            ids: dict[tuple[uuid.UUID, int], int] = {}
+            for game in stepwise:
+                for data in game:
+                    ids[data.game_id, data.play_number] = await _store_play(conn, data)
+            versions: set[uuid.UUID] = set()
+            for row in await plays.record_plays_batch(
+                conn, plays=plays_payload, states=states_payload
+            ):
+                assert row.game_id is not None
+                if row.play_id is not None and row.play_number is not None:
+                    ids[row.game_id, row.play_number] = row.play_id
+                else:
+                    versions.add(row.game_id)
+            unseen = [data for data in bulk if (data.game_id, data.play_number) not in ids]
+            stored: dict[tuple[uuid.UUID, int], Play] = {}
+            for game_id in dict.fromkeys(data.game_id for data in unseen):
+                numbers = [data.play_number for data in unseen if data.game_id == game_id]
+                for play in await plays.get_plays_by_numbers(
+                    conn, game_id=game_id, play_numbers=numbers
+                ):
+                    stored[game_id, play.play_number] = play
+            for data in unseen:  # in order: the first play refused raises
+                key = data.game_id, data.play_number
+                ids[key] = await _existing_play_id(conn, data, stored.get(key))
+            for game_id in merged:
+                if game_id not in versions:
+                    raise GameNotFound(game_id)
+            return [ids[data.game_id, data.play_number] for data in batch]
+
+        return await self._run(gid, work, atomic=True)
 
     async def record_play(
         self,
@@ -416,7 +478,10 @@ class Operations:
     ) -> RecordedPlay:
         """Store a play and the game state after it in one statement (one round trip, one
         transaction). Re-sending it returns what was stored; with ``expected_version`` a
-        newer state raises :class:`StaleState` and nothing is written; like
+        newer state raises :class:`StaleState` and nothing is written. A stored play whose
+        game no longer holds the state given after it raises :class:`StaleState` (with an
+        ``expected_version`` the game has left) or :class:`ConstraintViolation`, never writing
+        that older state over a newer one; like
         :meth:`save_play`, a play whose predecessor is not stored raises
         :class:`PlayNotFound`."""
         data = validate_input(PlayData, play)
@@ -443,9 +508,31 @@ class Operations:
                 raise GameNotFound(gid)
             stored = await plays.get_play(conn, game_id=gid, play_number=data.play_number)
             if stored is not None:
-                return RecordedPlay(
-                    play_id=await _existing_play_id(conn, data, stored),
-                    state_version=game.state_version,
+                play_id = await _existing_play_id(conn, data, stored)
+                current = (
+                    game.current_inning,
+                    game.current_half,
+                    game.outs,
+                    game.home_score,
+                    game.away_score,
+                )
+                if current == (
+                    after.inning,
+                    after.half,
+                    after.outs,
+                    after.home_score,
+                    after.away_score,
+                ) and (expected_version is None or game.state_version == expected_version + 1):
+                    # This very call applied already (a re-sent one, or a lost COMMIT reply).
+                    return RecordedPlay(play_id=play_id, state_version=game.state_version)
+                if expected_version is not None and game.state_version != expected_version:
+                    raise StaleState(gid, expected_version=expected_version)
+                # Writing the state now could take the game back to before later plays.
+                raise ConstraintViolation(
+                    f"game {gid} already has play {data.play_number}, and its state is not "
+                    "the one given after it",
+                    game_id=gid,
+                    constraint="plays_play_number_key",
                 )
             if row is not None and row.game_matched:
                 raise await _missing_previous_play(conn, data)
@@ -594,9 +681,7 @@ class Operations:
         stored (same game and ``roll_id``) are skipped, so a re-sent batch never duplicates.
         A roll is a :class:`RollRecord`, its dict, or the engine's dice object (read by
         attribute, see :class:`RollRecord`)."""
-        if isinstance(rolls, (str, bytes)) or not isinstance(rolls, Sequence):
-            raise InvalidInput(f"rolls must be a list of RollRecord, got {type(rolls).__name__}")
-        batch = [validate_input(RollRecord, roll) for roll in rolls]
+        batch = checked_rolls(rolls)
         if not batch:
             return 0
         # An error names the batch's game only when it has one: "game X does not exist" must
@@ -817,6 +902,130 @@ async def _require_game_of_league(
     if team_id not in (game.home_team_id, game.away_team_id):
         raise InvalidInput(f"team {team_id} does not play in game {game_id}", game_id=game_id)
     return game
+
+
+async def _store_play(conn: Executor, data: PlayData) -> int:
+    play_id = await plays.insert_play(conn, **data.model_dump())
+    if play_id is not None:
+        return play_id
+    return await _existing_play_id(conn, data)
+
+
+def _consecutive(batch: list[PlayData]) -> bool:
+    return all(
+        later.play_number == earlier.play_number + 1 for earlier, later in itertools.pairwise(batch)
+    )
+
+
+def _sequence_of(model: type[M], values: object, field: str) -> list[M]:
+    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
+        raise InvalidInput(
+            f"{field} must be a list of {model.__name__}, got {type(values).__name__}"
+        )
+    return [validate_input(model, value) for value in values]
+
+
+def checked_rolls(rolls_: object) -> list[RollRecord]:
+    """``rolls_`` as a list of valid rolls, else :class:`InvalidInput`."""
+    return _sequence_of(RollRecord, rolls_, "rolls")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Substitution:
+    """The checked arguments of one ``add_substitution``."""
+
+    game_id: uuid.UUID
+    replacing_id: int
+    after_play: int
+    position: str
+    card_id: int | None
+    player_id: int | None
+    batting_order: int | None
+
+    @classmethod
+    def checked(cls, arguments: object) -> Substitution:
+        if not isinstance(arguments, Mapping):
+            raise InvalidInput(
+                f"a substitution must be a mapping of add_substitution's arguments, got "
+                f"{type(arguments).__name__}"
+            )
+        values = {"card_id": None, "player_id": None, "batting_order": None, **arguments}
+        unknown = set(values) - {field.name for field in dataclasses.fields(cls)}
+        missing = {"game_id", "replacing_id", "after_play", "position"} - set(values)
+        if unknown or missing:
+            raise InvalidInput(
+                f"a substitution takes add_substitution's arguments; unknown {sorted(unknown)}, "
+                f"missing {sorted(missing)}"
+            )
+        return checked_substitution(**values)
+
+    @property
+    def replaced(self) -> tuple[uuid.UUID, int]:
+        return self.game_id, self.replacing_id
+
+
+def checked_substitution(
+    *,
+    game_id: object,
+    replacing_id: object,
+    after_play: object,
+    position: object,
+    card_id: object,
+    player_id: object,
+    batting_order: object,
+) -> Substitution:
+    """``add_substitution``'s arguments checked (for the operation and the persister
+    alike), else :class:`InvalidInput` naming the one refused."""
+    gid = as_game_id(game_id)
+    if (card_id is None) == (player_id is None):
+        raise InvalidInput("give exactly one of card_id (PD) or player_id (SBA)", game_id=gid)
+    replacing = as_int64(replacing_id, "replacing_id", gid, minimum=1)
+    after = as_int32(after_play, "after_play", gid, minimum=0)
+    who = as_int32(
+        card_id if card_id is not None else player_id, "card_id/player_id", gid, minimum=1
+    )
+    return Substitution(
+        game_id=gid,
+        replacing_id=replacing,
+        after_play=after,
+        card_id=None if card_id is None else who,
+        player_id=None if player_id is None else who,
+        batting_order=as_batting_order(batting_order, gid),
+        position=as_type(position, str, "position", gid),
+    )
+
+
+async def _substitute(conn: Executor, sub: Substitution) -> Lineup:
+    gid = sub.game_id
+    added = await lineups.substitute_player(conn, **dataclasses.asdict(sub))
+    if added is not None:
+        return added
+    game = await games.get_game(conn, id=gid)
+    if game is None:
+        raise GameNotFound(gid)
+    replaced = await lineups.get_lineup_entry(conn, game_id=gid, id=sub.replacing_id)
+    if replaced is None:
+        raise InvalidInput(f"lineup entry {sub.replacing_id} is not in game {gid}", game_id=gid)
+    stored = await lineups.find_lineup_entry(
+        conn, game_id=gid, team_id=replaced.team_id, card_id=sub.card_id, player_id=sub.player_id
+    )
+    if stored is not None and (stored.replacing_id, stored.after_play, stored.position) == (
+        sub.replacing_id,
+        sub.after_play,
+        sub.position,
+    ):
+        return stored
+    league = League.SBA if sub.card_id is None else League.PD
+    if game.league_id != league:
+        raise WrongLeague(gid, expected=str(league), actual=str(game.league_id))
+    last = await plays.get_last_play_number(conn, game_id=gid) or 0
+    if sub.after_play > last:
+        raise PlayNotFound(gid, sub.after_play, last)
+    raise ConstraintViolation(
+        f"lineup entry {sub.replacing_id} of game {gid} is no longer active",
+        game_id=gid,
+        constraint="lineups_replacing_fkey",
+    )
 
 
 async def _existing_play_id(conn: Executor, data: PlayData, stored: Play | None = None) -> int:

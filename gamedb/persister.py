@@ -9,15 +9,19 @@ on close. Nothing is acknowledged before its transaction commits::
         play_id = await handle                               # only when the commit matters
         await persister.flush(gid)                           # everything of the game committed
 
-Each game is one ordered stream; games run in parallel on the pool. A worker takes every
-write a game has queued (up to ``max_group``, and never past a rollback) and commits them in
-one transaction (:meth:`Database.transaction`): plays in one ``SavePlays`` statement, rolls in
-one ``SaveRolls``, substitutions in order, only the last game state and session snapshot, and
-the rollback last. Every write is keyed (plays by number, rolls by ``roll_id``, substitutions
-by team and card/player, states and snapshots are absolute values), so a group retried after
-an unknown commit outcome writes nothing twice. A permanent failure fails that write's handle,
-fails the game's later writes with :class:`StreamStopped`, and stops the game's stream until
-:meth:`GamePersister.resume`; other games carry on.
+Each game is one ordered stream. A worker takes every write the games ready now have queued
+(up to ``max_group`` in all, and never past a game's rollback) and commits them in one
+transaction (:meth:`Database.transaction`) through that transaction's operations only, so a
+write is accepted or refused by the same rules, with the same typed error, as the direct
+call: every game's plays and states in one :meth:`~Transaction.record_plays_batch`
+statement, roll batches through :meth:`~Transaction.save_rolls_batch`, substitutions in
+order, each game's last session snapshot, and rollbacks last. Every write is keyed (plays by
+number, rolls by ``roll_id``, substitutions by team and card/player, states and snapshots
+are absolute values), so a group retried after an unknown commit outcome writes nothing
+twice. A group that runs into ``statement_timeout`` is split in two, not re-run. A permanent
+failure is traced to its game (the other games are committed without it) and to its write:
+it fails that write's handle, fails the game's later writes with :class:`StreamStopped`, and
+stops the game's stream until :meth:`GamePersister.resume`; other games carry on.
 """
 
 from __future__ import annotations
@@ -29,30 +33,34 @@ import enum
 import logging
 import time
 import uuid
-from collections.abc import Generator, Mapping, Sequence
+import warnings
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from types import TracebackType
-from typing import Annotated, Any, Generic, Self, TypeAlias, TypeVar
+from typing import Any, Generic, Self, TypeAlias, TypeVar
 
 import asyncpg
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, TypeAdapter, model_validator
+from pydantic import JsonValue
 
 from gamedb.database import Database, Transaction
 from gamedb.errors import (
     DRIVER_ERRORS,
-    ConstraintViolation,
     GameDBError,
-    GameNotFound,
     InvalidInput,
-    PlayNotFound,
     TransientError,
     is_transient,
     translate,
 )
-from gamedb.models import GameState, PlayData, RollbackResult, RollRecord, validate_input
+from gamedb.models import (
+    PlayData,
+    RollbackResult,
+    RollRecord,
+    StateChange,
+    validate_input,
+)
+from gamedb.operations import Substitution, checked_rolls, checked_substitution
 from gamedb.retry import RetryPolicy
-from gamedb.validation import as_game_id, as_game_state, as_int32, as_stored_json
-from gamedb_gen import Executor, games, plays, rolls, sessions
-from gamedb_gen.models import GameStatus, Half, Lineup, Roll
+from gamedb.validation import as_game_id, as_game_state, as_int32, as_stored_json, shown
+from gamedb_gen.models import GameStatus, Half, Lineup
 
 __all__ = [
     "CloseReport",
@@ -68,8 +76,6 @@ __all__ = [
 T = TypeVar("T")
 log = logging.getLogger("gamedb.persister")
 
-_plays_json = TypeAdapter(list[PlayData])
-_rolls_json = TypeAdapter(list[RollRecord])
 # Workers cancelled mid-query wait for the server to confirm the cancel; a black-holed
 # server never does, so close() waits this long for them, no longer.
 _SHUTDOWN_GRACE = 5.0
@@ -186,6 +192,8 @@ class PersisterMetrics:
     last_group_size: int
     retries: int
     """Group transactions re-run after a transient failure."""
+    splits: int
+    """Groups split in two after running into ``statement_timeout``."""
     failed: int
     """Writes whose handle raised: a permanent error, a stopped stream, or the close deadline."""
     games_stopped: int
@@ -195,31 +203,6 @@ class PersisterMetrics:
     @property
     def mean_group_size(self) -> float:
         return self.committed / self.transactions if self.transactions else 0.0
-
-
-class _Substitution(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    game_id: uuid.UUID
-    replacing_id: Annotated[int, Field(ge=1, le=2**63 - 1)]
-    after_play: Annotated[int, Field(ge=0, le=2**31 - 1)]
-    position: Annotated[str, Field(min_length=1, max_length=10)]
-    card_id: Annotated[int, Field(ge=1, le=2**31 - 1)] | None = None
-    player_id: Annotated[int, Field(ge=1, le=2**31 - 1)] | None = None
-    batting_order: Annotated[int, Field(ge=1, le=9)] | None = None
-
-    @model_validator(mode="after")
-    def _one_of_card_or_player(self) -> Self:
-        if (self.card_id is None) == (self.player_id is None):
-            raise ValueError("give exactly one of card_id (PD) or player_id (SBA)")
-        return self
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class _StateWrite:
-    state: GameState
-    outs: int | None
-    status: GameStatus | None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -233,17 +216,12 @@ class _RollbackWrite:
 
 
 _Payload: TypeAlias = (
-    PlayData
-    | _StateWrite
-    | tuple[RollRecord, ...]
-    | _Substitution
-    | _SnapshotWrite
-    | _RollbackWrite
+    PlayData | StateChange | tuple[RollRecord, ...] | Substitution | _SnapshotWrite | _RollbackWrite
 )
 
 
 class _Write:
-    __slots__ = ("future", "game_id", "kind", "payload", "queued_at")
+    __slots__ = ("future", "game_id", "kind", "payload", "queued_at", "result")
 
     def __init__(
         self, game_id: uuid.UUID, kind: WriteKind, payload: _Payload, future: asyncio.Future[Any]
@@ -253,6 +231,7 @@ class _Write:
         self.payload = payload
         self.future = future
         self.queued_at = time.monotonic()
+        self.result: object = None
 
     def describe(self) -> str:
         payload = self.payload
@@ -262,11 +241,13 @@ class _Write:
             return f"rollback to play {payload.play_number}"
         if isinstance(payload, tuple):
             return f"{len(payload)} rolls ({', '.join(r.roll_id for r in payload[:3])}...)"
-        if isinstance(payload, _Substitution):
+        if isinstance(payload, Substitution):
             return f"substitution for lineup entry {payload.replacing_id}"
-        if isinstance(payload, _StateWrite):
-            state = payload.state
-            return f"game state {state.inning} {state.half} {state.away_score}-{state.home_score}"
+        if isinstance(payload, StateChange):
+            return (
+                f"game state {payload.inning} {payload.half} "
+                f"{payload.away_score}-{payload.home_score}"
+            )
         return "session snapshot"
 
 
@@ -283,24 +264,45 @@ class _Stream:
         self.scheduled = False
 
 
+@dataclasses.dataclass(slots=True)
+class _Group:
+    """The writes of one game a transaction carries, in the order they were handed off."""
+
+    stream: _Stream
+    writes: list[_Write]
+
+
+class _Oversized(Exception):
+    """A group's statement ran into ``statement_timeout``: it must be split, not re-run."""
+
+
 class GamePersister:
     """Takes the engine's writes off the game loop; see the module docstring for the rules.
 
     ``max_queued`` bounds the writes handed off and not yet committed (a roll batch is one
     write); at the limit the hand-off waits. ``max_group`` bounds one transaction. ``retry``
     governs transient failures (default: the :class:`RetryPolicy` defaults); a group still
-    failing at its deadline fails with :class:`TransientError` and stops its game like a
+    failing at its deadline fails with :class:`TransientError` and stops its games like a
     permanent error (if the last failure hit its COMMIT, it may have committed: resending is
     safe). ``workers`` bounds the concurrent transactions (default: half the pool's
-    connections, leaving the rest to the engine's own reads).
+    connections, leaving the rest to the engine's own reads). ``games_per_group`` bounds the
+    games one transaction carries (default: as many as ``max_group`` allows); 1 keeps each
+    transaction to one game, e.g. on a sharded cluster where a transaction that spans shards
+    costs a two-phase commit.
+
+    Close it (``async with`` or :meth:`close`): a persister dropped, or whose event loop
+    ends, with writes still queued warns with a :class:`ResourceWarning` and logs an error
+    naming how many writes were never written.
     """
 
     __slots__ = (
+        "_closed",
         "_closing",
         "_committed",
         "_db",
         "_failed",
         "_failures",
+        "_games_per_group",
         "_handoff_waits",
         "_last_group",
         "_max_group",
@@ -308,13 +310,14 @@ class GamePersister:
         "_max_queued",
         "_queued",
         "_ready",
-        "_report",
         "_retries",
         "_retry",
         "_space_waiters",
+        "_splits",
         "_streams",
         "_tasks",
         "_transactions",
+        "_warned",
         "_workers",
     )
 
@@ -326,14 +329,24 @@ class GamePersister:
         max_group: int = 500,
         retry: RetryPolicy | None = None,
         workers: int | None = None,
+        games_per_group: int | None = None,
     ) -> None:
-        if max_queued < 1 or max_group < 1 or (workers is not None and workers < 1):
-            raise InvalidInput("max_queued, max_group and workers must be at least 1")
         self._db = db
-        self._max_queued = max_queued
-        self._max_group = max_group
+        self._max_queued = _at_least_one(max_queued, "max_queued")
+        self._max_group = _at_least_one(max_group, "max_group")
+        if retry is not None and not isinstance(retry, RetryPolicy):
+            raise InvalidInput(f"retry must be a RetryPolicy, got {type(retry).__name__}")
         self._retry = retry or RetryPolicy()
-        self._workers = workers or max(1, db.max_connections // 2)
+        self._workers = (
+            max(1, db.max_connections // 2)
+            if workers is None
+            else _at_least_one(workers, "workers")
+        )
+        self._games_per_group = (
+            self._max_group
+            if games_per_group is None
+            else _at_least_one(games_per_group, "games_per_group")
+        )
         self._streams: dict[uuid.UUID, _Stream] = {}
         self._failures: dict[uuid.UUID, GameDBError] = {}
         self._ready: asyncio.Queue[_Stream] = asyncio.Queue()
@@ -341,14 +354,31 @@ class GamePersister:
         self._tasks: list[asyncio.Task[None]] = []
         self._queued = 0
         self._closing = False
-        self._report: CloseReport | None = None
+        self._closed: asyncio.Task[CloseReport] | None = None
+        self._warned = False
         self._committed: collections.Counter[WriteKind] = collections.Counter()
         self._transactions = 0
         self._retries = 0
+        self._splits = 0
         self._failed = 0
         self._handoff_waits = 0
         self._last_group = 0
         self._max_group_seen = 0
+
+    def __del__(self) -> None:
+        if not getattr(self, "_closing", True):
+            self._warn_unclosed("garbage-collected")
+
+    def _warn_unclosed(self, how: str) -> None:
+        if self._warned or not self._queued:
+            return
+        self._warned = True
+        message = (
+            f"GamePersister {how} without close(): {self._queued} writes handed off were "
+            "never written; close it (async with GamePersister(db) as persister: ...)"
+        )
+        log.error("gamedb persister %s", message)
+        warnings.warn(message, ResourceWarning, stacklevel=2)
 
     # ---- lifecycle -----------------------------------------------------------------------
 
@@ -374,27 +404,32 @@ class GamePersister:
     ) -> None:
         await self.close()
 
-    async def flush(self, game_id: uuid.UUID | None = None) -> None:
+    async def flush(self, game_id: uuid.UUID | str | None = None) -> None:
         """Wait until every write queued so far (of ``game_id``, or of every game) has
         committed or failed. For one game, raises :class:`StreamStopped` when the game's
         stream is stopped; without a game, check :meth:`failure`."""
+        gid = None if game_id is None else as_game_id(game_id)
         streams = (
             list(self._streams.values())
-            if game_id is None
-            else [s for s in (self._streams.get(game_id),) if s is not None]
+            if gid is None
+            else [s for s in (self._streams.get(gid),) if s is not None]
         )
         waiting = [s.last for s in streams if s.last is not None and not s.last.done()]
         if waiting:
             await asyncio.wait(waiting)
-        if game_id is not None and (error := self._failures.get(game_id)) is not None:
-            raise StreamStopped(game_id, error)
+        if gid is not None and (error := self._failures.get(gid)) is not None:
+            raise StreamStopped(gid, error)
 
     async def close(self, timeout: float = 30.0) -> CloseReport:
         """Refuse new writes, commit everything queued within ``timeout`` seconds, stop the
         workers, and report what could not be written (those handles raise
-        :class:`PersisterClosed`). Calling it again returns the same report."""
-        if self._report is not None:
-            return self._report
+        :class:`PersisterClosed`). Every call, concurrent or later, waits for the same
+        closing and returns the same report."""
+        if self._closed is None:
+            self._closed = asyncio.get_running_loop().create_task(self._close(timeout))
+        return await asyncio.shield(self._closed)
+
+    async def _close(self, timeout: float) -> CloseReport:
         started = time.monotonic()
         self._closing = True
         for waiter in self._space_waiters:
@@ -411,6 +446,8 @@ class GamePersister:
         for stream in self._streams.values():
             for in_flight, writes in ((True, stream.in_flight), (False, stream.pending)):
                 for write in writes:
+                    if write.future.done():
+                        continue
                     unwritten.append(
                         UnwrittenWrite(write.game_id, write.kind, write.describe(), in_flight)
                     )
@@ -425,7 +462,7 @@ class GamePersister:
                         ),
                     )
         self._streams.clear()
-        self._report = CloseReport(
+        report = CloseReport(
             unwritten=tuple(unwritten),
             failed_games=dict(self._failures),
             committed=sum(self._committed.values()),
@@ -438,20 +475,19 @@ class GamePersister:
                 sum(w.in_flight for w in unwritten),
                 len({w.game_id for w in unwritten}),
             )
-        return self._report
+        return report
 
     # ---- hand-off ------------------------------------------------------------------------
 
     async def save_play(self, play: PlayData | Mapping[str, Any]) -> WriteHandle[int]:
-        """Queue a play; the handle gives its id. Re-sending the same play is harmless;
-        another play under a stored number fails with :class:`ConstraintViolation`."""
+        """Queue a play (see :meth:`Database.save_play`); the handle gives its id."""
         data = validate_input(PlayData, play)
         return await self._hand_off(data.game_id, WriteKind.PLAY, data)
 
     async def update_game_state(
         self,
         *,
-        game_id: uuid.UUID,
+        game_id: uuid.UUID | str,
         inning: int,
         half: Half | str,
         home_score: int,
@@ -459,8 +495,9 @@ class GamePersister:
         outs: int | None = None,
         status: GameStatus | str | None = None,
     ) -> WriteHandle[None]:
-        """Queue the game's state (absolute values: of consecutive queued states only the
-        last is written). ``outs`` / ``status`` left ``None`` keep the stored ones."""
+        """Queue the game's state (see :meth:`Database.update_game_state`). States queued
+        one after another are written as the last leaves them: ``outs`` / ``status`` left
+        ``None`` keep the earlier ones'."""
         gid = as_game_id(game_id)
         state, new_status = as_game_state(
             gid,
@@ -471,28 +508,36 @@ class GamePersister:
             outs=outs,
             status=status,
         )
-        write = _StateWrite(state, None if outs is None else state.outs, new_status)
-        return await self._hand_off(gid, WriteKind.GAME_STATE, write)
+        change = StateChange.model_construct(
+            game_id=gid,
+            inning=state.inning,
+            half=state.half,
+            home_score=state.home_score,
+            away_score=state.away_score,
+            outs=None if outs is None else state.outs,
+            status=new_status,
+        )
+        return await self._hand_off(gid, WriteKind.GAME_STATE, change)
 
     async def save_rolls(
         self, rolls_: Sequence[RollRecord | Mapping[str, Any]]
     ) -> WriteHandle[None]:
-        """Queue a batch of one game's rolls. Rolls already stored with the same content are
-        skipped; a stored ``roll_id`` with other content fails with :class:`ConstraintViolation`."""
-        batch = tuple(validate_input(RollRecord, roll) for roll in rolls_)
+        """Queue a batch of one game's rolls (see :meth:`Database.save_rolls_batch`)."""
+        batch = tuple(checked_rolls(rolls_))
         if not batch:
             done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             done.set_result(None)
             return WriteHandle(done, None, WriteKind.ROLLS)
         gid = batch[0].game_id
         if any(roll.game_id != gid for roll in batch):
+            # One game's writes keep their order; a batch of several games has none to keep.
             raise InvalidInput("a roll batch must belong to one game", game_id=gid)
         return await self._hand_off(gid, WriteKind.ROLLS, batch)
 
     async def add_substitution(
         self,
         *,
-        game_id: uuid.UUID,
+        game_id: uuid.UUID | str,
         replacing_id: int,
         after_play: int,
         position: str,
@@ -502,22 +547,19 @@ class GamePersister:
     ) -> WriteHandle[Lineup]:
         """Queue a substitution (see :meth:`Database.add_substitution`); the handle gives the
         new lineup row."""
-        substitution = validate_input(
-            _Substitution,
-            {
-                "game_id": game_id,
-                "replacing_id": replacing_id,
-                "after_play": after_play,
-                "position": position,
-                "card_id": card_id,
-                "player_id": player_id,
-                "batting_order": batting_order,
-            },
+        substitution = checked_substitution(
+            game_id=game_id,
+            replacing_id=replacing_id,
+            after_play=after_play,
+            position=position,
+            card_id=card_id,
+            player_id=player_id,
+            batting_order=batting_order,
         )
         return await self._hand_off(substitution.game_id, WriteKind.SUBSTITUTION, substitution)
 
     async def update_session_snapshot(
-        self, game_id: uuid.UUID, state_snapshot: JsonValue
+        self, game_id: uuid.UUID | str, state_snapshot: JsonValue
     ) -> WriteHandle[None]:
         """Queue the engine's state snapshot (of consecutive queued ones only the last is
         written). The snapshot is copied at hand-off, so the engine may keep mutating its own."""
@@ -526,7 +568,7 @@ class GamePersister:
         return await self._hand_off(gid, WriteKind.SESSION_SNAPSHOT, _SnapshotWrite(snapshot))
 
     async def rollback_to_play(
-        self, game_id: uuid.UUID, play_number: int
+        self, game_id: uuid.UUID | str, play_number: int
     ) -> WriteHandle[RollbackResult]:
         """Queue a rollback to just after ``play_number`` (see :meth:`Database.rollback_to_play`).
         It applies after every earlier write of the game and before every later one."""
@@ -536,14 +578,14 @@ class GamePersister:
 
     # ---- state ---------------------------------------------------------------------------
 
-    def failure(self, game_id: uuid.UUID) -> GameDBError | None:
+    def failure(self, game_id: uuid.UUID | str) -> GameDBError | None:
         """The error that stopped the game's stream, or ``None`` while it runs."""
-        return self._failures.get(game_id)
+        return self._failures.get(as_game_id(game_id))
 
-    def resume(self, game_id: uuid.UUID) -> GameDBError | None:
+    def resume(self, game_id: uuid.UUID | str) -> GameDBError | None:
         """Accept writes for a stopped game again (once the engine has dealt with the
         failure, e.g. reloaded the game); returns the error that had stopped it."""
-        return self._failures.pop(game_id, None)
+        return self._failures.pop(as_game_id(game_id), None)
 
     @property
     def metrics(self) -> PersisterMetrics:
@@ -551,7 +593,7 @@ class GamePersister:
         oldest = now
         in_flight = 0
         for stream in self._streams.values():
-            in_flight += len(stream.in_flight)
+            in_flight += sum(not write.future.done() for write in stream.in_flight)
             head = (
                 stream.in_flight[0]
                 if stream.in_flight
@@ -569,6 +611,7 @@ class GamePersister:
             max_group_size=self._max_group_seen,
             last_group_size=self._last_group,
             retries=self._retries,
+            splits=self._splits,
             failed=self._failed,
             games_stopped=len(self._failures),
             handoff_waits=self._handoff_waits,
@@ -630,9 +673,9 @@ class GamePersister:
                 return
         self._queued -= 1
 
-    def _resolve(self, write: _Write, result: object) -> None:
+    def _resolve(self, write: _Write) -> None:
         if not write.future.done():
-            write.future.set_result(result)
+            write.future.set_result(write.result)
         self._committed[write.kind] += 1
         self._free_slot()
 
@@ -648,9 +691,21 @@ class GamePersister:
     # ---- workers -------------------------------------------------------------------------
 
     async def _work(self) -> None:
-        while True:
-            stream = await self._ready.get()
-            await self._write_group(stream)
+        try:
+            while True:
+                await self._write_ready(await self._ready.get())
+        except asyncio.CancelledError:
+            if not self._closing:
+                self._warn_unclosed("stopped with its event loop")
+            raise
+
+    async def _write_ready(self, first: _Stream) -> None:
+        # A method of its own, so an idle worker holds no written group in memory.
+        groups = self._take_groups(first)
+        await self._write_groups(groups)
+        for group in groups:
+            stream = group.stream
+            stream.in_flight = []
             if stream.pending:
                 self._ready.put_nowait(stream)
             else:
@@ -658,51 +713,103 @@ class GamePersister:
                 if self._streams.get(stream.game_id) is stream:
                     del self._streams[stream.game_id]
 
-    def _take_group(self, stream: _Stream) -> list[_Write]:
-        group: list[_Write] = []
-        while stream.pending and len(group) < self._max_group:
+    def _take_groups(self, first: _Stream) -> list[_Group]:
+        """The writes of ``first`` and of every other game ready now, up to ``max_group``
+        in all: one transaction for many games."""
+        groups = [self._take_group(first, self._max_group)]
+        budget = self._max_group - len(groups[0].writes)
+        while budget > 0 and len(groups) < self._games_per_group and not self._ready.empty():
+            group = self._take_group(self._ready.get_nowait(), budget)
+            groups.append(group)
+            budget -= len(group.writes)
+        return groups
+
+    @staticmethod
+    def _take_group(stream: _Stream, budget: int) -> _Group:
+        writes: list[_Write] = []
+        while stream.pending and len(writes) < budget:
             write = stream.pending.popleft()
-            group.append(write)
+            writes.append(write)
             # A rollback ends its group, so a retried group never re-applies writes made
             # before the rollback on top of writes made after it.
             if write.kind is WriteKind.ROLLBACK:
                 break
-        return group
+        stream.in_flight = writes
+        return _Group(stream, writes)
 
-    async def _write_group(self, stream: _Stream) -> None:
-        group = self._take_group(stream)
-        stream.in_flight = group
-        try:
-            results = await self._commit(stream.game_id, group)
-        except GameDBError as error:
-            # Retries ran out (TransientError): replaying the writes one by one would only
-            # wait out the same fault again.
-            if len(group) == 1 or isinstance(error, TransientError):
-                self._stop(stream, group, error)
-            else:
-                await self._write_one_by_one(stream, group)
-            stream.in_flight = []
+    async def _write_groups(self, groups: list[_Group]) -> None:
+        """Commit ``groups`` in one transaction; on failure find who failed: a game's
+        permanent error stops that game alone, and the others are written without it."""
+        groups = [group for group in groups if group.writes]
+        if not groups:
             return
-        stream.in_flight = []
-        self._transactions += 1
-        self._last_group = len(group)
-        self._max_group_seen = max(self._max_group_seen, len(group))
-        for write, result in zip(group, results, strict=True):
-            self._resolve(write, result)
-
-    async def _write_one_by_one(self, stream: _Stream, group: list[_Write]) -> None:
-        """A group failed permanently: commit its writes one at a time, in order, to find
-        the failing one; the writes before it stand, it and the rest fail."""
-        for index, write in enumerate(group):
-            try:
-                (result,) = await self._commit(stream.game_id, [write])
-            except GameDBError as error:
-                self._stop(stream, group[index:], error)
+        try:
+            await self._commit(groups)
+        except _Oversized:
+            self._splits += 1
+            await self._write_halves(groups)
+            return
+        except GameDBError as error:
+            if isinstance(error, TransientError):
+                # Retries ran out: replaying the writes in smaller groups would only wait
+                # out the same fault again.
+                for group in groups:
+                    self._stop(group.stream, group.writes, error)
                 return
-            stream.in_flight = group[index + 1 :]
-            self._transactions += 1
-            self._last_group = 1
-            self._resolve(write, result)
+            await self._isolate(groups, error)
+            return
+        size = sum(len(group.writes) for group in groups)
+        self._transactions += 1
+        self._last_group = size
+        self._max_group_seen = max(self._max_group_seen, size)
+        for group in groups:
+            for write in group.writes:
+                self._resolve(write)
+
+    async def _isolate(self, groups: list[_Group], error: GameDBError) -> None:
+        if len(groups) > 1:
+            culprits = [group for group in groups if group.stream.game_id == error.game_id]
+            if culprits:
+                await self._write_groups([g for g in groups if g not in culprits])
+                await self._write_groups(culprits)
+            else:
+                # A statement of many games failed without naming one: halve until it does.
+                middle = len(groups) // 2
+                await self._write_groups(groups[:middle])
+                await self._write_groups(groups[middle:])
+            return
+        (group,) = groups
+        if len(group.writes) == 1:
+            self._stop(group.stream, group.writes, error)
+            return
+        # Commit the game's writes one at a time, in order, to find the failing one: the
+        # writes before it stand, it and the rest fail.
+        for index, write in enumerate(group.writes):
+            if self._failures.get(group.stream.game_id) is not None:
+                self._stop_later(group.stream, group.writes[index:])
+                return
+            await self._write_groups([_Group(group.stream, [write])])
+
+    async def _write_halves(self, groups: list[_Group]) -> None:
+        """A group too large for ``statement_timeout``: write it in two halves, each game's
+        writes still in order (a game stopped by the first half fails the second)."""
+        if len(groups) > 1:
+            middle = len(groups) // 2
+            await self._write_groups(groups[:middle])
+            await self._write_groups(groups[middle:])
+            return
+        (group,) = groups
+        middle = len(group.writes) // 2
+        await self._write_groups([_Group(group.stream, group.writes[:middle])])
+        if self._failures.get(group.stream.game_id) is not None:
+            self._stop_later(group.stream, group.writes[middle:])
+            return
+        await self._write_groups([_Group(group.stream, group.writes[middle:])])
+
+    def _stop_later(self, stream: _Stream, writes: list[_Write]) -> None:
+        error = self._failures[stream.game_id]
+        for write in writes:
+            self._fail(write, StreamStopped(stream.game_id, error))
 
     def _stop(self, stream: _Stream, writes: list[_Write], error: GameDBError) -> None:
         first, *later = writes
@@ -720,15 +827,21 @@ class GamePersister:
         for write in later:
             self._fail(write, StreamStopped(stream.game_id, error))
 
-    async def _commit(self, game_id: uuid.UUID, group: list[_Write]) -> list[object]:
-        """Apply ``group`` in one transaction, re-running all of it on transient failures."""
+    async def _commit(self, groups: list[_Group]) -> None:
+        """Apply ``groups`` in one transaction, re-running all of it on transient failures;
+        raises :class:`_Oversized` when more than one write ran into ``statement_timeout``."""
         started = time.monotonic()
         attempt = 0
+        size = sum(len(group.writes) for group in groups)
+        game_id = groups[0].stream.game_id if len(groups) == 1 else None
         while True:
             try:
                 async with self._db.transaction() as tx:
-                    return await _apply(tx, game_id, group)
+                    await _apply(tx, groups)
+                return
             except Exception as exc:
+                if _timed_out(exc) and size > 1:
+                    raise _Oversized from exc
                 if _retryable(exc):
                     delay = self._retry.delay(attempt)
                     elapsed = time.monotonic() - started
@@ -739,16 +852,16 @@ class GamePersister:
                         attempt += 1
                         self._retries += 1
                         log.debug(
-                            "gamedb persister retrying %d writes of game %s (attempt %d): %r",
-                            len(group),
-                            game_id,
+                            "gamedb persister retrying %d writes of %d games (attempt %d): %r",
+                            size,
+                            len(groups),
                             attempt,
                             exc,
                         )
                         await asyncio.sleep(delay)
                         continue
                     raise TransientError(
-                        f"game {game_id}: gave up after {attempt + 1} attempts in "
+                        f"{_whose(game_id)}gave up after {attempt + 1} attempts in "
                         f"{elapsed:.1f} s: {exc}",
                         game_id=game_id,
                     ) from exc
@@ -757,135 +870,86 @@ class GamePersister:
                 if isinstance(exc, DRIVER_ERRORS):
                     raise translate(exc, game_id=game_id) from exc
                 raise GameDBError(
-                    f"game {game_id}: unexpected error writing {len(group)} writes: {exc!r}",
+                    f"{_whose(game_id)}unexpected error writing {size} writes: {exc!r}",
                     game_id=game_id,
                 ) from exc
 
 
-def _retryable(exc: Exception) -> bool:
-    # Beyond is_transient: a statement cancelled by statement_timeout (a long lock). Every
+def _whose(game_id: uuid.UUID | None) -> str:
+    return "" if game_id is None else f"game {game_id}: "
+
+
+def _at_least_one(value: object, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidInput(f"{name} must be an integer of at least 1, got {shown(value)}")
+    return value
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    seen: BaseException | None = exc
+    while seen is not None:
+        yield seen
+        seen = seen.__cause__
+
+
+def _timed_out(exc: BaseException) -> bool:
+    return any(isinstance(cause, asyncpg.QueryCanceledError) for cause in _causes(exc))
+
+
+def _retryable(exc: BaseException) -> bool:
+    # Beyond is_transient: a lone write cancelled by statement_timeout (a long lock). Every
     # write of the persister is keyed, so running the transaction again is always safe.
-    retried_too = (TransientError, asyncpg.QueryCanceledError)
-    return isinstance(exc, retried_too) or (isinstance(exc, DRIVER_ERRORS) and is_transient(exc))
+    return any(
+        isinstance(cause, (TransientError, asyncpg.QueryCanceledError))
+        or (isinstance(cause, DRIVER_ERRORS) and is_transient(cause))
+        for cause in _causes(exc)
+    )
 
 
-async def _apply(tx: Transaction, game_id: uuid.UUID, group: list[_Write]) -> list[object]:
-    """Write ``group`` inside ``tx``: plays and rolls in bulk, substitutions in order, the
-    last state and snapshot, the rollback (always last in a group) at the end."""
-    conn = tx.connection
-    results: list[object] = [None] * len(group)
-    play_slots = [(i, w.payload) for i, w in enumerate(group) if isinstance(w.payload, PlayData)]
-    if play_slots:
-        ids = await _save_plays(conn, game_id, [play for _, play in play_slots])
-        for index, play in play_slots:
-            results[index] = ids[play.play_number]
-    batch = [roll for w in group if isinstance(w.payload, tuple) for roll in w.payload]
-    if batch:
-        await _save_rolls(conn, game_id, batch)
-    state: _StateWrite | None = None
-    snapshot: _SnapshotWrite | None = None
-    for index, write in enumerate(group):
-        payload = write.payload
-        if isinstance(payload, _Substitution):
-            results[index] = await tx.add_substitution(**payload.model_dump())
-        elif isinstance(payload, _StateWrite):
-            state = payload
-        elif isinstance(payload, _SnapshotWrite):
-            snapshot = payload
-    if state is not None:
-        row = await games.update_game_state(
-            conn,
-            id=game_id,
-            current_inning=state.state.inning,
-            current_half=state.state.half,
-            home_score=state.state.home_score,
-            away_score=state.state.away_score,
-            outs=state.outs,
-            status=state.status,
-            expected_version=None,
+async def _apply(tx: Transaction, groups: list[_Group]) -> None:
+    """Write ``groups`` inside ``tx`` through its operations, each write's result kept on
+    it. Writes of different kinds commute (a play, a state, rolls, a substitution and a
+    snapshot touch different rows and check nothing of each other), so each kind goes in
+    bulk, in hand-off order: every game's plays and states in one statement, its roll
+    batches in one (unless they share a roll_id: then the i-th of every game in one), every
+    substitution in one, each game's last snapshot, and a
+    rollback (always the last write of its game's group) at the end."""
+    played = [(w, w.payload) for g in groups for w in g.writes if isinstance(w.payload, PlayData)]
+    states = [w.payload for g in groups for w in g.writes if isinstance(w.payload, StateChange)]
+    if played or states:
+        ids = await tx.record_plays_batch([play for _, play in played], states)
+        for (write, _), play_id in zip(played, ids, strict=True):
+            write.result = play_id
+    roll_rounds: list[list[RollRecord]] = []
+    for group in groups:
+        batches: list[tuple[RollRecord, ...]] = [
+            w.payload for w in group.writes if isinstance(w.payload, tuple)
+        ]
+        roll_ids = [roll.roll_id for batch in batches for roll in batch]
+        if len(set(roll_ids)) == len(roll_ids):
+            # Batches without a roll_id in common are one batch: nothing can depend on which
+            # came first but the order they are kept in.
+            batches = [tuple(roll for batch in batches for roll in batch)][: len(batches)]
+        for index, batch in enumerate(batches):
+            if index == len(roll_rounds):
+                roll_rounds.append([])
+            roll_rounds[index].extend(batch)
+    for rolls_ in roll_rounds:
+        await tx.save_rolls_batch(rolls_)
+    substituted = [
+        (w, w.payload) for g in groups for w in g.writes if isinstance(w.payload, Substitution)
+    ]
+    if substituted:
+        added = await tx.add_substitutions_batch(
+            [dataclasses.asdict(substitution) for _, substitution in substituted]
         )
-        if row is None or row.previous_version is None:
-            raise GameNotFound(game_id)
-    if snapshot is not None:
-        stored = await sessions.update_session_snapshot(
-            conn, game_id=game_id, state_snapshot=snapshot.snapshot
-        )
-        if stored is None:
-            raise GameNotFound(game_id)
-    last = group[-1].payload
-    if isinstance(last, _RollbackWrite):
-        results[-1] = await tx.rollback_to_play(game_id, last.play_number)
-    return results
-
-
-async def _save_plays(conn: Executor, game_id: uuid.UUID, batch: list[PlayData]) -> dict[int, int]:
-    """Insert the plays; return each number's id. A number stored already must hold the same
-    play (a retry after an unknown commit outcome), else :class:`ConstraintViolation`."""
-    rows = await plays.save_plays(
-        conn, game_id=game_id, plays=_plays_json.dump_json(batch).decode()
-    )
-    ids = {row.play_number: row.id for row in rows}
-    first: dict[int, PlayData] = {}
-    for play in batch:
-        earlier = first.setdefault(play.play_number, play)
-        if earlier is not play and earlier != play:
-            raise _play_conflict(game_id, play.play_number)
-    unseen = sorted(number for number in first if number not in ids)
-    if unseen:
-        stored = await plays.get_plays_by_numbers(conn, game_id=game_id, play_numbers=unseen)
-        by_number = {play.play_number: play for play in stored}
-        for number in unseen:
-            existing = by_number.get(number)
-            if existing is None:
-                # Nothing was stored: the play before the batch is missing (plays have no gaps).
-                last = await plays.get_last_play_number(conn, game_id=game_id) or 0
-                raise PlayNotFound(game_id, min(first) - 1, last)
-            if not first[number].matches(existing):
-                raise _play_conflict(game_id, number)
-            ids[number] = existing.id
-    return ids
-
-
-def _play_conflict(game_id: uuid.UUID, play_number: int) -> ConstraintViolation:
-    return ConstraintViolation(
-        f"game {game_id} already has a different play {play_number}",
-        game_id=game_id,
-        constraint="plays_play_number_key",
-    )
-
-
-async def _save_rolls(conn: Executor, game_id: uuid.UUID, batch: list[RollRecord]) -> None:
-    """Insert the rolls; a ``roll_id`` stored already must hold the same roll."""
-    stored_count = await rolls.save_rolls(conn, rolls=_rolls_json.dump_json(batch).decode())
-    if stored_count == len(batch):
-        return
-    stored = await rolls.get_rolls_by_ids(
-        conn, game_id=game_id, roll_ids=sorted({roll.roll_id for roll in batch})
-    )
-    by_id = {roll.roll_id: roll for roll in stored}
-    for roll in batch:
-        existing = by_id.get(roll.roll_id)
-        if existing is None or not _same_roll(roll, existing):
-            raise ConstraintViolation(
-                f"game {game_id} already has a different roll {roll.roll_id!r}",
-                game_id=game_id,
-                constraint="rolls_pkey",
-            )
-
-
-def _same_roll(roll: RollRecord, stored: Roll) -> bool:
-    return (
-        roll.roll_type,
-        roll.play_number,
-        roll.team_id,
-        roll.player_id,
-        roll.roll_data,
-        roll.context,
-    ) == (
-        stored.roll_type,
-        stored.play_number,
-        stored.team_id,
-        stored.player_id,
-        stored.roll_data,
-        stored.context,
-    ) and (roll.rolled_at is None or roll.rolled_at == stored.rolled_at)
+        for (write, _), lineup in zip(substituted, added, strict=True):
+            write.result = lineup
+    for group in groups:
+        snapshots = [w.payload for w in group.writes if isinstance(w.payload, _SnapshotWrite)]
+        if snapshots:
+            await tx.update_session_snapshot(group.stream.game_id, snapshots[-1].snapshot)
+    for group in groups:
+        last = group.writes[-1]
+        if isinstance(last.payload, _RollbackWrite):
+            last.result = await tx.rollback_to_play(group.stream.game_id, last.payload.play_number)

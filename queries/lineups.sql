@@ -87,3 +87,59 @@ WITH removed AS (
     RETURNING lineups.id
 )
 SELECT r.id FROM removed AS r;
+
+-- name: SubstitutePlayers :many
+-- SubstitutePlayer for many substitutions (of any games) given as one JSON array (game_id,
+-- replacing_id, card_id, player_id, position, batting_order, after_play), in one statement.
+-- Each must replace another entry; one refused as SubstitutePlayer refuses it (entry unknown
+-- or inactive, the other league, play @after_play not stored) inserts nothing and returns no
+-- row, for the caller to tell a retry from a conflict. The games and plays are locked as
+-- SubstitutePlayer locks them, so a substitution racing a rollback never outlives its play.
+WITH incoming AS (
+    SELECT
+        s.game_id, s.replacing_id, s.card_id, s.player_id, s.position, s.batting_order,
+        s.after_play
+    FROM jsonb_to_recordset(sqlc.arg(substitutions)::text::jsonb) AS s (
+        game_id uuid, replacing_id bigint, card_id integer, player_id integer, position text,
+        batting_order smallint, after_play integer
+    )
+), game AS (
+    SELECT g.id FROM games AS g WHERE g.id IN (SELECT i.game_id FROM incoming AS i) FOR KEY SHARE
+), played AS (
+    SELECT p.game_id, p.play_number FROM plays AS p
+    JOIN incoming AS i ON p.game_id = i.game_id AND p.play_number = i.after_play
+    WHERE p.game_id IN (SELECT gm.id FROM game AS gm)
+    FOR KEY SHARE OF p
+), replaced AS (
+    UPDATE lineups SET is_active = false
+    FROM incoming AS i
+    WHERE lineups.game_id = i.game_id AND lineups.id = i.replacing_id AND lineups.is_active
+        AND lineups.league_id = (CASE WHEN i.card_id IS NULL THEN 'sba' ELSE 'pd' END)::league
+        AND i.game_id IN (SELECT gm.id FROM game AS gm)
+        AND (
+            i.after_play = 0
+            OR EXISTS (
+                SELECT 1 FROM played AS pl
+                WHERE pl.game_id = i.game_id AND pl.play_number = i.after_play
+            )
+        )
+    RETURNING lineups.game_id, lineups.league_id, lineups.team_id, lineups.id,
+              COALESCE(i.batting_order, lineups.batting_order) AS batting_order, i.card_id,
+              i.player_id, i.position, i.after_play
+), inserted AS (
+    INSERT INTO lineups (
+        game_id, league_id, team_id, card_id, player_id, position, batting_order, is_starter,
+        is_active, replacing_id, after_play
+    )
+    SELECT r.game_id, r.league_id, r.team_id, r.card_id, r.player_id, r.position,
+           r.batting_order, false, true, r.id, r.after_play
+    FROM replaced AS r
+    RETURNING lineups.game_id, lineups.id, lineups.league_id, lineups.team_id,
+              lineups.card_id, lineups.player_id, lineups.position, lineups.batting_order,
+              lineups.is_starter, lineups.is_active, lineups.replacing_id, lineups.after_play,
+              lineups.created_at
+)
+SELECT
+    n.game_id, n.id, n.league_id, n.team_id, n.card_id, n.player_id, n.position,
+    n.batting_order, n.is_starter, n.is_active, n.replacing_id, n.after_play, n.created_at
+FROM inserted AS n;

@@ -102,23 +102,25 @@ FROM plays WHERE game_id = @game_id;
 -- delete_plays_after() function: the application role may not DELETE from plays itself.
 SELECT delete_plays_after(@game_id, @play_number)::integer AS removed;
 
--- name: SavePlays :many
--- Store plays of one game given as one JSON array (PlayData fields), in one statement.
--- Numbers the game already has are skipped and return no row: the caller reads them with
--- GetPlaysByNumbers to tell a retry (the same play) from a conflict (another play). Like
--- InsertPlay, nothing is stored unless the play before the batch's first is (or that is
--- play 1), with the game row share-locked first so a rollback in progress is waited for.
-WITH game AS (
-    SELECT g.id FROM games AS g WHERE g.id = sqlc.arg(game_id)::uuid FOR KEY SHARE
-), incoming AS (
+-- name: RecordPlaysBatch :many
+-- Store plays of any number of games and write game states of any number of games, given as
+-- two JSON arrays (PlayData fields; game_id, inning, half, home_score, away_score, outs and
+-- status, the last two null to keep the stored ones), in one statement. Each game's plays
+-- must be numbered consecutively; like InsertPlay, none of a game's plays is stored unless
+-- the play before its first is (or that is play 1), with the game row share-locked first so
+-- a rollback in progress is waited for. Numbers a game already has are skipped and return no
+-- row: the caller reads them to tell a retry (the same play) from a conflict. A state is
+-- written as UpdateGameState writes it: only when it changes something. Returns a row per
+-- stored play (play_number set) and a row per existing game given a state (state_version).
+WITH incoming AS (
     SELECT
-        r.play_number, r.inning, r.half, r.outs_before, r.outs_recorded, r.batter_id,
-        r.pitcher_id, r.catcher_id, r.on_first_id, r.on_second_id, r.on_third_id, r.dice_roll,
-        r.result_description, r.outcome, r.pa, r.ab, r.hit, r.double, r.triple, r.homerun,
-        r.bb, r.so, r.hbp, r.rbi, r.run, r.sb, r.cs, r.error, r.wild_pitch, r.passed_ball,
-        r.away_score, r.home_score, r.complete
+        r.game_id, r.play_number, r.inning, r.half, r.outs_before, r.outs_recorded,
+        r.batter_id, r.pitcher_id, r.catcher_id, r.on_first_id, r.on_second_id, r.on_third_id,
+        r.dice_roll, r.result_description, r.outcome, r.pa, r.ab, r.hit, r.double, r.triple,
+        r.homerun, r.bb, r.so, r.hbp, r.rbi, r.run, r.sb, r.cs, r.error, r.wild_pitch,
+        r.passed_ball, r.away_score, r.home_score, r.complete
     FROM jsonb_to_recordset(sqlc.arg(plays)::text::jsonb) AS r (
-        play_number integer, inning integer, half half, outs_before smallint,
+        game_id uuid, play_number integer, inning integer, half half, outs_before smallint,
         outs_recorded smallint, batter_id bigint, pitcher_id bigint, catcher_id bigint,
         on_first_id bigint, on_second_id bigint, on_third_id bigint, dice_roll text,
         result_description text, outcome text, pa smallint, ab smallint, hit smallint,
@@ -127,29 +129,76 @@ WITH game AS (
         wild_pitch smallint, passed_ball smallint, away_score integer, home_score integer,
         complete boolean
     )
+), firsts AS (
+    SELECT i.game_id, min(i.play_number) AS first_number FROM incoming AS i GROUP BY i.game_id
+), game AS (
+    SELECT g.id FROM games AS g WHERE g.id IN (SELECT f.game_id FROM firsts AS f) FOR KEY SHARE
 ), previous AS (
-    SELECT pr.play_number FROM plays AS pr
-    WHERE pr.game_id = sqlc.arg(game_id)::uuid
-        AND pr.play_number = (SELECT min(i.play_number) FROM incoming AS i) - 1
-        AND EXISTS (SELECT 1 FROM game)
-    FOR KEY SHARE
+    -- One index probe per game (a join would scan every game's plays).
+    SELECT pr.game_id FROM firsts AS f
+    CROSS JOIN LATERAL (
+        SELECT p.game_id FROM plays AS p
+        WHERE p.game_id = f.game_id
+            AND p.play_number = f.first_number - 1
+            AND f.game_id IN (SELECT gm.id FROM game AS gm)
+        FOR KEY SHARE
+    ) AS pr
+), inserted AS (
+    INSERT INTO plays (
+        game_id, play_number, inning, half, outs_before, outs_recorded, batter_id, pitcher_id,
+        catcher_id, on_first_id, on_second_id, on_third_id, dice_roll, result_description,
+        outcome, pa, ab, hit, double, triple, homerun, bb, so, hbp, rbi, run, sb, cs, error,
+        wild_pitch, passed_ball, away_score, home_score, complete
+    )
+    SELECT
+        p.game_id, p.play_number, p.inning, p.half, p.outs_before, p.outs_recorded,
+        p.batter_id, p.pitcher_id, p.catcher_id, p.on_first_id, p.on_second_id, p.on_third_id,
+        p.dice_roll, p.result_description, p.outcome, p.pa, p.ab, p.hit, p.double, p.triple,
+        p.homerun, p.bb, p.so, p.hbp, p.rbi, p.run, p.sb, p.cs, p.error, p.wild_pitch,
+        p.passed_ball, p.away_score, p.home_score, p.complete
+    FROM incoming AS p
+    JOIN firsts AS f ON f.game_id = p.game_id
+    WHERE f.first_number = 1 OR p.game_id IN (SELECT pv.game_id FROM previous AS pv)
+    ON CONFLICT (game_id, play_number) DO NOTHING
+    RETURNING plays.game_id, plays.play_number, plays.id
+), changes AS (
+    SELECT c.game_id, c.inning, c.half, c.home_score, c.away_score, c.outs, c.status
+    FROM jsonb_to_recordset(sqlc.arg(states)::text::jsonb) AS c (
+        game_id uuid, inning integer, half half, home_score integer, away_score integer,
+        outs smallint, status game_status
+    )
+), target AS (
+    SELECT g.id, g.state_version FROM games AS g
+    WHERE g.id IN (SELECT ch.game_id FROM changes AS ch)
+), updated AS (
+    UPDATE games SET
+        current_inning = c.inning,
+        current_half = c.half,
+        home_score = c.home_score,
+        away_score = c.away_score,
+        outs = COALESCE(c.outs, games.outs),
+        status = COALESCE(c.status, games.status),
+        completed_at = CASE
+            WHEN COALESCE(c.status, games.status) = 'completed'
+                THEN COALESCE(games.completed_at, now())
+        END,
+        state_version = games.state_version + 1,
+        updated_at = now()
+    FROM changes AS c
+    WHERE games.id = c.game_id
+        AND (games.current_inning, games.current_half, games.home_score, games.away_score,
+             games.outs, games.status)
+            IS DISTINCT FROM
+            (c.inning, c.half, c.home_score, c.away_score,
+             COALESCE(c.outs, games.outs), COALESCE(c.status, games.status))
+    RETURNING games.id, games.state_version
 )
-INSERT INTO plays (
-    game_id, play_number, inning, half, outs_before, outs_recorded, batter_id, pitcher_id,
-    catcher_id, on_first_id, on_second_id, on_third_id, dice_roll, result_description, outcome,
-    pa, ab, hit, double, triple, homerun, bb, so, hbp, rbi, run, sb, cs, error, wild_pitch,
-    passed_ball, away_score, home_score, complete
-)
-SELECT
-    sqlc.arg(game_id)::uuid, p.play_number, p.inning, p.half, p.outs_before, p.outs_recorded,
-    p.batter_id, p.pitcher_id, p.catcher_id, p.on_first_id, p.on_second_id, p.on_third_id,
-    p.dice_roll, p.result_description, p.outcome, p.pa, p.ab, p.hit, p.double, p.triple,
-    p.homerun, p.bb, p.so, p.hbp, p.rbi, p.run, p.sb, p.cs, p.error, p.wild_pitch,
-    p.passed_ball, p.away_score, p.home_score, p.complete
-FROM incoming AS p
-WHERE (SELECT min(i.play_number) FROM incoming AS i) = 1 OR EXISTS (SELECT 1 FROM previous)
-ON CONFLICT (game_id, play_number) DO NOTHING
-RETURNING play_number, id;
+SELECT i.game_id, i.play_number, i.id AS play_id, NULL::bigint AS state_version
+FROM inserted AS i
+UNION ALL
+SELECT t.id, NULL::integer, NULL::bigint, COALESCE(u.state_version, t.state_version)
+FROM target AS t
+LEFT JOIN updated AS u ON u.id = t.id;
 
 -- name: GetPlaysByNumbers :many
 -- The game's stored plays among these numbers, in order.

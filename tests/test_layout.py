@@ -64,3 +64,23 @@ def test_the_foreign_schema_reads_only_read() -> None:
     assert not READ_ONLY.fullmatch("SELECT * FROM games FOR UPDATE")
     assert not READ_ONLY.fullmatch("WITH d AS (DELETE FROM games RETURNING id) SELECT * FROM d")
     assert not READ_ONLY.fullmatch("SELECT 1; DROP TABLE games")
+
+
+def test_the_persister_writes_through_the_operations_only() -> None:
+    """The persister is a queue over ``Operations``: it may name the generated row models,
+    never call a generated query, so every write has one set of rules."""
+    path = ROOT / "gamedb" / "persister.py"
+    offenders = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            offenders += [
+                a.name
+                for a in node.names
+                if a.name.split(".")[0] == "gamedb_gen" and a.name != "gamedb_gen.models"
+            ]
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "gamedb_gen":
+            if node.module == "gamedb_gen":
+                offenders += [f"gamedb_gen.{a.name}" for a in node.names if a.name != "models"]
+            elif node.module != "gamedb_gen.models":
+                offenders.append(node.module or "")
+    assert not offenders, f"persister.py calls generated queries directly: {offenders}"

@@ -349,27 +349,27 @@ async def delete_plays_after(conn: Executor, *, game_id: uuid.UUID, play_number:
     return value
 
 
-class SavePlaysRow(BaseModel):
-    """A result row of SavePlays."""
+class RecordPlaysBatchRow(BaseModel):
+    """A result row of RecordPlaysBatch."""
 
     model_config = ConfigDict(frozen=True)
 
-    play_number: int
-    id: int
+    game_id: uuid.UUID | None
+    play_number: int | None
+    play_id: int | None
+    state_version: int | None
 
 
-SAVE_PLAYS: Final = """
-WITH game AS (
-    SELECT g.id FROM games AS g WHERE g.id = $1::uuid FOR KEY SHARE
-), incoming AS (
+RECORD_PLAYS_BATCH: Final = """
+WITH incoming AS (
     SELECT
-        r.play_number, r.inning, r.half, r.outs_before, r.outs_recorded, r.batter_id,
-        r.pitcher_id, r.catcher_id, r.on_first_id, r.on_second_id, r.on_third_id, r.dice_roll,
-        r.result_description, r.outcome, r.pa, r.ab, r.hit, r.double, r.triple, r.homerun,
-        r.bb, r.so, r.hbp, r.rbi, r.run, r.sb, r.cs, r.error, r.wild_pitch, r.passed_ball,
-        r.away_score, r.home_score, r.complete
-    FROM jsonb_to_recordset($2::text::jsonb) AS r (
-        play_number integer, inning integer, half half, outs_before smallint,
+        r.game_id, r.play_number, r.inning, r.half, r.outs_before, r.outs_recorded,
+        r.batter_id, r.pitcher_id, r.catcher_id, r.on_first_id, r.on_second_id, r.on_third_id,
+        r.dice_roll, r.result_description, r.outcome, r.pa, r.ab, r.hit, r.double, r.triple,
+        r.homerun, r.bb, r.so, r.hbp, r.rbi, r.run, r.sb, r.cs, r.error, r.wild_pitch,
+        r.passed_ball, r.away_score, r.home_score, r.complete
+    FROM jsonb_to_recordset($1::text::jsonb) AS r (
+        game_id uuid, play_number integer, inning integer, half half, outs_before smallint,
         outs_recorded smallint, batter_id bigint, pitcher_id bigint, catcher_id bigint,
         on_first_id bigint, on_second_id bigint, on_third_id bigint, dice_roll text,
         result_description text, outcome text, pa smallint, ab smallint, hit smallint,
@@ -378,41 +378,97 @@ WITH game AS (
         wild_pitch smallint, passed_ball smallint, away_score integer, home_score integer,
         complete boolean
     )
+), firsts AS (
+    SELECT i.game_id, min(i.play_number) AS first_number FROM incoming AS i GROUP BY i.game_id
+), game AS (
+    SELECT g.id FROM games AS g WHERE g.id IN (SELECT f.game_id FROM firsts AS f) FOR KEY SHARE
 ), previous AS (
-    SELECT pr.play_number FROM plays AS pr
-    WHERE pr.game_id = $1::uuid
-        AND pr.play_number = (SELECT min(i.play_number) FROM incoming AS i) - 1
-        AND EXISTS (SELECT 1 FROM game)
-    FOR KEY SHARE
+    -- One index probe per game (a join would scan every game's plays).
+    SELECT pr.game_id FROM firsts AS f
+    CROSS JOIN LATERAL (
+        SELECT p.game_id FROM plays AS p
+        WHERE p.game_id = f.game_id
+            AND p.play_number = f.first_number - 1
+            AND f.game_id IN (SELECT gm.id FROM game AS gm)
+        FOR KEY SHARE
+    ) AS pr
+), inserted AS (
+    INSERT INTO plays (
+        game_id, play_number, inning, half, outs_before, outs_recorded, batter_id, pitcher_id,
+        catcher_id, on_first_id, on_second_id, on_third_id, dice_roll, result_description,
+        outcome, pa, ab, hit, double, triple, homerun, bb, so, hbp, rbi, run, sb, cs, error,
+        wild_pitch, passed_ball, away_score, home_score, complete
+    )
+    SELECT
+        p.game_id, p.play_number, p.inning, p.half, p.outs_before, p.outs_recorded,
+        p.batter_id, p.pitcher_id, p.catcher_id, p.on_first_id, p.on_second_id, p.on_third_id,
+        p.dice_roll, p.result_description, p.outcome, p.pa, p.ab, p.hit, p.double, p.triple,
+        p.homerun, p.bb, p.so, p.hbp, p.rbi, p.run, p.sb, p.cs, p.error, p.wild_pitch,
+        p.passed_ball, p.away_score, p.home_score, p.complete
+    FROM incoming AS p
+    JOIN firsts AS f ON f.game_id = p.game_id
+    WHERE f.first_number = 1 OR p.game_id IN (SELECT pv.game_id FROM previous AS pv)
+    ON CONFLICT (game_id, play_number) DO NOTHING
+    RETURNING plays.game_id, plays.play_number, plays.id
+), changes AS (
+    SELECT c.game_id, c.inning, c.half, c.home_score, c.away_score, c.outs, c.status
+    FROM jsonb_to_recordset($2::text::jsonb) AS c (
+        game_id uuid, inning integer, half half, home_score integer, away_score integer,
+        outs smallint, status game_status
+    )
+), target AS (
+    SELECT g.id, g.state_version FROM games AS g
+    WHERE g.id IN (SELECT ch.game_id FROM changes AS ch)
+), updated AS (
+    UPDATE games SET
+        current_inning = c.inning,
+        current_half = c.half,
+        home_score = c.home_score,
+        away_score = c.away_score,
+        outs = COALESCE(c.outs, games.outs),
+        status = COALESCE(c.status, games.status),
+        completed_at = CASE
+            WHEN COALESCE(c.status, games.status) = 'completed'
+                THEN COALESCE(games.completed_at, now())
+        END,
+        state_version = games.state_version + 1,
+        updated_at = now()
+    FROM changes AS c
+    WHERE games.id = c.game_id
+        AND (games.current_inning, games.current_half, games.home_score, games.away_score,
+             games.outs, games.status)
+            IS DISTINCT FROM
+            (c.inning, c.half, c.home_score, c.away_score,
+             COALESCE(c.outs, games.outs), COALESCE(c.status, games.status))
+    RETURNING games.id, games.state_version
 )
-INSERT INTO plays (
-    game_id, play_number, inning, half, outs_before, outs_recorded, batter_id, pitcher_id,
-    catcher_id, on_first_id, on_second_id, on_third_id, dice_roll, result_description, outcome,
-    pa, ab, hit, double, triple, homerun, bb, so, hbp, rbi, run, sb, cs, error, wild_pitch,
-    passed_ball, away_score, home_score, complete
-)
-SELECT
-    $1::uuid, p.play_number, p.inning, p.half, p.outs_before, p.outs_recorded,
-    p.batter_id, p.pitcher_id, p.catcher_id, p.on_first_id, p.on_second_id, p.on_third_id,
-    p.dice_roll, p.result_description, p.outcome, p.pa, p.ab, p.hit, p.double, p.triple,
-    p.homerun, p.bb, p.so, p.hbp, p.rbi, p.run, p.sb, p.cs, p.error, p.wild_pitch,
-    p.passed_ball, p.away_score, p.home_score, p.complete
-FROM incoming AS p
-WHERE (SELECT min(i.play_number) FROM incoming AS i) = 1 OR EXISTS (SELECT 1 FROM previous)
-ON CONFLICT (game_id, play_number) DO NOTHING
-RETURNING play_number, id
+SELECT i.game_id, i.play_number, i.id AS play_id, NULL::bigint AS state_version
+FROM inserted AS i
+UNION ALL
+SELECT t.id, NULL::integer, NULL::bigint, COALESCE(u.state_version, t.state_version)
+FROM target AS t
+LEFT JOIN updated AS u ON u.id = t.id
 """
 
 
-async def save_plays(conn: Executor, *, game_id: uuid.UUID, plays: str) -> list[SavePlaysRow]:
-    """Store plays of one game given as one JSON array (PlayData fields), in one statement.
-    Numbers the game already has are skipped and return no row: the caller reads them with
-    GetPlaysByNumbers to tell a retry (the same play) from a conflict (another play). Like
-    InsertPlay, nothing is stored unless the play before the batch's first is (or that is
-    play 1), with the game row share-locked first so a rollback in progress is waited for.
+async def record_plays_batch(
+    conn: Executor,
+    *,
+    plays: str,
+    states: str,
+) -> list[RecordPlaysBatchRow]:
+    """Store plays of any number of games and write game states of any number of games, given as
+    two JSON arrays (PlayData fields; game_id, inning, half, home_score, away_score, outs and
+    status, the last two null to keep the stored ones), in one statement. Each game's plays
+    must be numbered consecutively; like InsertPlay, none of a game's plays is stored unless
+    the play before its first is (or that is play 1), with the game row share-locked first so
+    a rollback in progress is waited for. Numbers a game already has are skipped and return no
+    row: the caller reads them to tell a retry (the same play) from a conflict. A state is
+    written as UpdateGameState writes it: only when it changes something. Returns a row per
+    stored play (play_number set) and a row per existing game given a state (state_version).
     """
-    rows = await conn.fetch(SAVE_PLAYS, game_id, plays)
-    return [SavePlaysRow.model_validate(dict(r)) for r in rows]
+    rows = await conn.fetch(RECORD_PLAYS_BATCH, plays, states)
+    return [RecordPlaysBatchRow.model_validate(dict(r)) for r in rows]
 
 
 GET_PLAYS_BY_NUMBERS: Final = """
