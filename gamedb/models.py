@@ -168,6 +168,26 @@ class RollRecord(_Input):
     context: StoredJson | None = None
     rolled_at: Annotated[AwareDatetime, Strict(), AfterValidator(_in_utc)] | None = None
 
+    def matches(self, other: RollRecord | Roll) -> bool:
+        """Whether ``other`` (stored, or handed over in the same batch) is this roll again
+        (a retry, not a conflict): the same content, and the same ``rolled_at`` where both
+        say when. ``save_rolls_batch`` applies the same rule in SQL to stored rolls."""
+        return (
+            self.roll_type,
+            self.play_number,
+            self.team_id,
+            self.player_id,
+            self.roll_data,
+            self.context,
+        ) == (
+            other.roll_type,
+            other.play_number,
+            other.team_id,
+            other.player_id,
+            other.roll_data,
+            other.context,
+        ) and (self.rolled_at is None or other.rolled_at in (None, self.rolled_at))
+
 
 class StateUpdate(BaseModel):
     """What ``update_game_state`` did: the version now stored, and whether it wrote."""

@@ -16,7 +16,8 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from pydantic import JsonValue, TypeAdapter
+from pydantic import JsonValue
+from pydantic_core import to_json
 
 from gamedb import replay
 from gamedb.errors import (
@@ -71,7 +72,6 @@ from gamedb_gen.models import (
 __all__ = ["Operations"]
 
 T = TypeVar("T")
-_rolls_json = TypeAdapter(list[RollRecord])
 
 
 class Operations:
@@ -582,19 +582,37 @@ class Operations:
     # ---- rolls ---------------------------------------------------------------------------
 
     async def save_rolls_batch(self, rolls_: Sequence[RollRecord | Mapping[str, Any]]) -> int:
-        """Store a batch of rolls in one statement; returns how many were new. Rolls already
-        stored (same game and ``roll_id``) are skipped, so a re-sent batch never duplicates."""
+        """Store a batch of rolls in one statement, in the order given; returns how many were
+        new. A roll already stored (same game and ``roll_id``) with the same content is
+        skipped, so a re-sent batch never duplicates; one with other content (or two of the
+        batch with one id and other content) raises :class:`ConstraintViolation` and stores
+        nothing of the batch."""
         if isinstance(rolls_, (str, bytes)) or not isinstance(rolls_, Sequence):
             raise InvalidInput(f"rolls must be a list of RollRecord, got {type(rolls_).__name__}")
-        batch = [validate_input(RollRecord, roll) for roll in rolls_]
+        batch = _distinct_rolls([validate_input(RollRecord, roll) for roll in rolls_])
         if not batch:
             return 0
         # An error names the batch's game only when it has one: "game X does not exist" must
         # not blame the first roll's game for another roll's.
         games_ = {roll.game_id for roll in batch}
         gid = games_.pop() if len(games_) == 1 else None
-        payload = _rolls_json.dump_json(batch).decode()
-        return await self._run(gid, lambda conn: rolls.save_rolls(conn, rolls=payload))
+        columns = _roll_columns(batch)
+
+        async def work(conn: Executor) -> int:
+            outcome = await rolls.save_rolls_batch(conn, **columns)
+            assert outcome is not None, "a SELECT without FROM returns one row"
+            if outcome.clashing:
+                raise _roll_conflict(batch[outcome.clashing[0] - 1])
+            for position in outcome.unseen:
+                roll = batch[position - 1]
+                stored = await rolls.get_rolls_by_ids(
+                    conn, game_id=roll.game_id, roll_ids=[roll.roll_id]
+                )
+                if not (stored and roll.matches(stored[0])):
+                    raise _roll_conflict(roll)
+            return outcome.inserted
+
+        return await self._run(gid, work)
 
     async def get_rolls_for_game(self, game_id: uuid.UUID) -> list[Roll]:
         """The game's rolls in the order they were rolled."""
@@ -771,6 +789,46 @@ async def _require_game_of_league(
     if team_id not in (game.home_team_id, game.away_team_id):
         raise InvalidInput(f"team {team_id} does not play in game {game_id}", game_id=game_id)
     return game
+
+
+def _distinct_rolls(batch: list[RollRecord]) -> list[RollRecord]:
+    """``batch`` with a roll handed over twice kept once (its first time); two rolls under
+    one id that are not the same roll raise :class:`ConstraintViolation`."""
+    seen: dict[tuple[uuid.UUID, str], RollRecord] = {}
+    for roll in batch:
+        first = seen.setdefault((roll.game_id, roll.roll_id), roll)
+        if first is not roll and not first.matches(roll):
+            raise ConstraintViolation(
+                f"the batch holds two different rolls {roll.roll_id!r} for game {roll.game_id}",
+                game_id=roll.game_id,
+                constraint="rolls_pkey",
+            )
+    return batch if len(seen) == len(batch) else list(seen.values())
+
+
+def _roll_columns(batch: list[RollRecord]) -> dict[str, list[Any]]:
+    """The batch as the arrays ``SaveRollsBatch`` takes, one a column, JSON as text."""
+    return {
+        "game_ids": [roll.game_id for roll in batch],
+        "roll_ids": [roll.roll_id for roll in batch],
+        "roll_types": [roll.roll_type for roll in batch],
+        "play_numbers": [roll.play_number for roll in batch],
+        "team_ids": [roll.team_id for roll in batch],
+        "player_ids": [roll.player_id for roll in batch],
+        "roll_data": [roll.roll_data.model_dump_json() for roll in batch],
+        "contexts": [
+            None if roll.context is None else to_json(roll.context).decode() for roll in batch
+        ],
+        "rolled_ats": [roll.rolled_at for roll in batch],
+    }
+
+
+def _roll_conflict(roll: RollRecord) -> ConstraintViolation:
+    return ConstraintViolation(
+        f"game {roll.game_id} already has a different roll {roll.roll_id!r}",
+        game_id=roll.game_id,
+        constraint="rolls_pkey",
+    )
 
 
 async def _existing_play_id(conn: Executor, data: PlayData, stored: Play | None = None) -> int:

@@ -91,7 +91,7 @@ SELECT json_build_object(
     ), '[]'),
     'session', (SELECT row_to_json(s) FROM game_sessions AS s WHERE s.game_id = g.id),
     'rolls', CASE WHEN @include_rolls::boolean THEN COALESCE((
-        SELECT json_agg(ro ORDER BY ro.rolled_at, ro.roll_id) FROM rolls AS ro
+        SELECT json_agg(ro ORDER BY ro.ordinal) FROM rolls AS ro
         WHERE ro.game_id = g.id
     ), '[]') END
 )::text AS snapshot

@@ -12,9 +12,62 @@ FROM jsonb_to_recordset(sqlc.arg(rolls)::text::jsonb) AS r (
 )
 ON CONFLICT (game_id, roll_id) DO NOTHING;
 
+-- name: SaveRollsBatch :one
+-- Store a batch of rolls, one array a column, in one statement and in the order given.
+-- A roll already stored (same game and roll_id) with the same content is skipped, so a
+-- retried batch never duplicates; one stored with other content (rolled_at counts when
+-- given) stores nothing of the batch and is named in clashing, by its position in the batch
+-- (from 1). unseen names rolls skipped for a row this statement's snapshot does not show (a
+-- concurrent writer committed it meanwhile): the caller compares those itself.
+WITH given AS (
+    SELECT *
+    FROM unnest(
+        @game_ids::uuid[], @roll_ids::text[], @roll_types::text[], @play_numbers::integer[],
+        @team_ids::integer[], @player_ids::integer[], @roll_data::text[], @contexts::text[],
+        @rolled_ats::timestamptz[]
+    ) WITH ORDINALITY AS g (
+        game_id, roll_id, roll_type, play_number, team_id, player_id, roll_data, context,
+        rolled_at, position
+    )
+), clashing AS (
+    SELECT g.position
+    FROM given AS g
+    JOIN rolls AS s ON s.game_id = g.game_id AND s.roll_id = g.roll_id
+    WHERE (s.roll_type, s.play_number, s.team_id, s.player_id, s.roll_data, s.context)
+            IS DISTINCT FROM
+            (g.roll_type, g.play_number, g.team_id, g.player_id, g.roll_data::jsonb,
+             g.context::jsonb)
+        OR s.rolled_at <> g.rolled_at
+), inserted AS (
+    INSERT INTO rolls (
+        game_id, roll_id, roll_type, play_number, team_id, player_id, roll_data, context,
+        rolled_at
+    )
+    SELECT g.game_id, g.roll_id, g.roll_type, g.play_number, g.team_id, g.player_id,
+           g.roll_data::jsonb, g.context::jsonb, COALESCE(g.rolled_at, now())
+    FROM given AS g
+    WHERE NOT EXISTS (SELECT FROM clashing)
+    ORDER BY g.position
+    ON CONFLICT (game_id, roll_id) DO NOTHING
+    RETURNING rolls.game_id, rolls.roll_id
+)
+SELECT
+    (SELECT count(*) FROM inserted) AS inserted,
+    ARRAY(SELECT c.position::integer FROM clashing AS c ORDER BY c.position) AS clashing,
+    ARRAY(
+        SELECT g.position::integer FROM given AS g
+        WHERE NOT EXISTS (
+                SELECT FROM inserted AS i WHERE i.game_id = g.game_id AND i.roll_id = g.roll_id
+            )
+            AND NOT EXISTS (
+                SELECT FROM rolls AS s WHERE s.game_id = g.game_id AND s.roll_id = g.roll_id
+            )
+        ORDER BY g.position
+    ) AS unseen;
+
 -- name: GetRollsForGame :many
--- The game's rolls in the order they were rolled.
-SELECT * FROM rolls WHERE game_id = @game_id ORDER BY rolled_at, roll_id;
+-- The game's rolls in the order they were handed over.
+SELECT * FROM rolls WHERE game_id = @game_id ORDER BY ordinal;
 
 -- name: GetRollsByIds :many
 -- The stored rolls among these ids.

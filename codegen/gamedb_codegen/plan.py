@@ -246,19 +246,30 @@ class _Planner:
         for n in self.options.nullability:
             self.nullability[(n.query, n.column)] = n
         queries = {q.name: q for q in self.request.queries}
-        checks: list[tuple[str, str, str]] = [
-            (o.query, o.column, o.describe()) for o in self.options.overrides if o.query
+        checks: list[tuple[str, str, str, bool]] = [
+            (o.query, o.column, o.describe(), False) for o in self.options.overrides if o.query
         ]
-        checks += [(n.query, n.column, n.describe()) for n in self.options.nullability]
-        for query_name, column, where in checks:
+        checks += [(n.query, n.column, n.describe(), True) for n in self.options.nullability]
+        for query_name, column, where, on_parameters in checks:
             query = queries.get(query_name)
             if query is None:
                 raise GenerateError(f"invalid plugin options: {where}: no query {query_name}")
-            if all(c.name != column for c in query.columns):
+            if any(c.name == column for c in query.columns):
+                continue
+            param = next((p.column for p in query.params if p.column.name == column), None)
+            if on_parameters and param is not None and self._dims(param):
+                continue
+            raise GenerateError(
+                f"invalid plugin options: {where}: query {query_name} has no result "
+                f"column {column!r}" + (" nor array parameter" if on_parameters else ""),
+                filename=query.filename,
+            )
+        for n in self.options.nullability:
+            if n.not_null and all(c.name != n.column for c in queries[n.query].columns):
                 raise GenerateError(
-                    f"invalid plugin options: {where}: query {query_name} has no result "
-                    f"column {column!r}",
-                    filename=query.filename,
+                    f"invalid plugin options: {n.describe()}: an array parameter takes only "
+                    "'not_null: false' (its elements may be NULL)",
+                    filename=queries[n.query].filename,
                 )
 
     def _check_model_names(self) -> None:
@@ -325,10 +336,12 @@ class _Planner:
                 ) from None
             resolved = resolved.with_dims(max(resolved.array_dims, self._dims(column)))
         not_null = column.not_null
-        if query is not None and what == "column":
+        if query is not None:
             nullability = self.nullability.get((query.name, column.name))
-            if nullability is not None:
+            if nullability is not None and what == "column":
                 not_null = nullability.not_null
+            elif nullability is not None:
+                resolved = resolved.with_nullable_elements()
         return resolved.with_nullable(not not_null)
 
     # -- tables ----------------------------------------------------------------------------

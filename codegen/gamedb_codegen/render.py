@@ -241,7 +241,10 @@ def _convert(expr: str, t: PyType, element: Callable[[str], str], depth: int = 0
         return f"None if {expr} is None else {inner}"
     if t.array_dims:
         var = "v" if depth == 0 else f"v{depth}"
-        inner = _convert(var, t.with_dims(t.array_dims - 1), element, depth + 1)
+        inner_type = t.with_dims(t.array_dims - 1)
+        if t.array_dims == 1 and t.elements_nullable:
+            inner_type = inner_type.with_nullable(True)
+        inner = _convert(var, inner_type, element, depth + 1)
         return f"[{inner} for {var} in {expr}]"
     return element(expr)
 

@@ -4,8 +4,11 @@
 #   sqlc-gen-gamedb v0.1.0
 # source: rolls.sql
 
+import datetime
 import uuid
 from typing import Final
+
+from pydantic import BaseModel, ConfigDict
 
 from ._executor import Executor, rows_affected
 from .models import Roll
@@ -31,21 +34,118 @@ async def save_rolls(conn: Executor, *, rolls: str) -> int:
     return rows_affected(await conn.execute(SAVE_ROLLS, rolls))
 
 
+class SaveRollsBatchRow(BaseModel):
+    """A result row of SaveRollsBatch."""
+
+    model_config = ConfigDict(frozen=True)
+
+    inserted: int
+    clashing: list[int]
+    unseen: list[int]
+
+
+SAVE_ROLLS_BATCH: Final = """
+WITH given AS (
+    SELECT game_id, roll_id, roll_type, play_number, team_id, player_id, roll_data, context,
+        rolled_at, position
+    FROM unnest(
+        $1::uuid[], $2::text[], $3::text[], $4::integer[],
+        $5::integer[], $6::integer[], $7::text[], $8::text[],
+        $9::timestamptz[]
+    ) WITH ORDINALITY AS g (
+        game_id, roll_id, roll_type, play_number, team_id, player_id, roll_data, context,
+        rolled_at, position
+    )
+), clashing AS (
+    SELECT g.position
+    FROM given AS g
+    JOIN rolls AS s ON s.game_id = g.game_id AND s.roll_id = g.roll_id
+    WHERE (s.roll_type, s.play_number, s.team_id, s.player_id, s.roll_data, s.context)
+            IS DISTINCT FROM
+            (g.roll_type, g.play_number, g.team_id, g.player_id, g.roll_data::jsonb,
+             g.context::jsonb)
+        OR s.rolled_at <> g.rolled_at
+), inserted AS (
+    INSERT INTO rolls (
+        game_id, roll_id, roll_type, play_number, team_id, player_id, roll_data, context,
+        rolled_at
+    )
+    SELECT g.game_id, g.roll_id, g.roll_type, g.play_number, g.team_id, g.player_id,
+           g.roll_data::jsonb, g.context::jsonb, COALESCE(g.rolled_at, now())
+    FROM given AS g
+    WHERE NOT EXISTS (SELECT FROM clashing)
+    ORDER BY g.position
+    ON CONFLICT (game_id, roll_id) DO NOTHING
+    RETURNING rolls.game_id, rolls.roll_id
+)
+SELECT
+    (SELECT count(*) FROM inserted) AS inserted,
+    ARRAY(SELECT c.position::integer FROM clashing AS c ORDER BY c.position) AS clashing,
+    ARRAY(
+        SELECT g.position::integer FROM given AS g
+        WHERE NOT EXISTS (
+                SELECT FROM inserted AS i WHERE i.game_id = g.game_id AND i.roll_id = g.roll_id
+            )
+            AND NOT EXISTS (
+                SELECT FROM rolls AS s WHERE s.game_id = g.game_id AND s.roll_id = g.roll_id
+            )
+        ORDER BY g.position
+    ) AS unseen
+"""
+
+
+async def save_rolls_batch(
+    conn: Executor,
+    *,
+    game_ids: list[uuid.UUID],
+    roll_ids: list[str],
+    roll_types: list[str],
+    play_numbers: list[int | None],
+    team_ids: list[int | None],
+    player_ids: list[int | None],
+    roll_data: list[str],
+    contexts: list[str | None],
+    rolled_ats: list[datetime.datetime | None],
+) -> SaveRollsBatchRow | None:
+    """Store a batch of rolls, one array a column, in one statement and in the order given.
+    A roll already stored (same game and roll_id) with the same content is skipped, so a
+    retried batch never duplicates; one stored with other content (rolled_at counts when
+    given) stores nothing of the batch and is named in clashing, by its position in the batch
+    (from 1). unseen names rolls skipped for a row this statement's snapshot does not show (a
+    concurrent writer committed it meanwhile): the caller compares those itself.
+    """
+    row = await conn.fetchrow(
+        SAVE_ROLLS_BATCH,
+        game_ids,
+        roll_ids,
+        roll_types,
+        play_numbers,
+        team_ids,
+        player_ids,
+        roll_data,
+        contexts,
+        rolled_ats,
+    )
+    if row is None:
+        return None
+    return SaveRollsBatchRow.model_validate(dict(row))
+
+
 GET_ROLLS_FOR_GAME: Final = """
-SELECT game_id, roll_id, roll_type, play_number, team_id, player_id, roll_data, context, rolled_at
-    FROM rolls WHERE game_id = $1 ORDER BY rolled_at, roll_id
+SELECT game_id, roll_id, roll_type, play_number, team_id, player_id, roll_data, context, rolled_at,
+    ordinal FROM rolls WHERE game_id = $1 ORDER BY ordinal
 """
 
 
 async def get_rolls_for_game(conn: Executor, *, game_id: uuid.UUID) -> list[Roll]:
-    """The game's rolls in the order they were rolled."""
+    """The game's rolls in the order they were handed over."""
     rows = await conn.fetch(GET_ROLLS_FOR_GAME, game_id)
     return [Roll.model_validate(dict(r)) for r in rows]
 
 
 GET_ROLLS_BY_IDS: Final = """
-SELECT game_id, roll_id, roll_type, play_number, team_id, player_id, roll_data, context, rolled_at
-    FROM rolls WHERE game_id = $1 AND roll_id = ANY($2::text[])
+SELECT game_id, roll_id, roll_type, play_number, team_id, player_id, roll_data, context, rolled_at,
+    ordinal FROM rolls WHERE game_id = $1 AND roll_id = ANY($2::text[])
 """
 
 
