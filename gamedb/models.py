@@ -240,7 +240,14 @@ class SbaRosterLinkData(BaseModel):
 
 
 class GameSnapshot(BaseModel):
-    """Everything needed to rebuild a game in memory, read from one point in time."""
+    """Everything needed to rebuild a game in memory, read from one point in time.
+
+    ``lineups`` holds every lineup entry, those replaced by a substitution too (earlier plays
+    name them); ``active_lineups`` the ones on the field now::
+
+        snapshot = await db.load_game_state(game_id)
+        batters = [entry for entry in snapshot.active_lineups if entry.team_id == away]
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -250,6 +257,11 @@ class GameSnapshot(BaseModel):
     roster: list[RosterLink]
     session: GameSession | None
     rolls: list[Roll] | None = None
+
+    @property
+    def active_lineups(self) -> list[Lineup]:
+        """The lineup entries not replaced, by team and batting order."""
+        return [entry for entry in self.lineups if entry.is_active]
 
 
 class RollbackResult(BaseModel):

@@ -624,15 +624,26 @@ class Operations:
     async def load_game_state(
         self, game_id: uuid.UUID, *, include_rolls: bool = False
     ) -> GameSnapshot | None:
-        """The whole game (game, active lineups, plays, roster, session, and rolls when asked)
-        read by one statement, so from one consistent snapshot; ``None`` for an unknown game."""
+        """The whole game (game, every lineup entry, plays, roster, session, and rolls when
+        asked) read by one statement, so from one consistent snapshot; ``None`` for an
+        unknown game."""
         gid = as_game_id(game_id)
         as_type(include_rolls, bool, "include_rolls", gid)
-        document = await self._run(
+        row = await self._run(
             gid,
             lambda conn: games.load_game_snapshot(conn, game_id=gid, include_rolls=include_rolls),
         )
-        return None if document is None else GameSnapshot.model_validate_json(document)
+        if row is None or row.game is None:
+            return None
+        # The parts are models of trusted rows already: constructing skips checking them again.
+        return GameSnapshot.model_construct(
+            game=row.game,
+            lineups=row.lineups,
+            plays=row.plays,
+            roster=row.roster,
+            session=row.session,
+            rolls=row.rolls,
+        )
 
     # ---- rollback ------------------------------------------------------------------------
 

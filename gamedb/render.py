@@ -50,7 +50,7 @@ def situation(game: Game, plays: Sequence[Play]) -> str:
 def game_state(snapshot: GameSnapshot) -> str:
     """The game's row, its last play and what recovery holds for it, one fact a line."""
     game, plays = snapshot.game, snapshot.plays
-    substitutions = sum(entry.replacing_id is not None for entry in snapshot.lineups)
+    substitutions = sum(entry.replacing_id is not None for entry in snapshot.active_lineups)
     rows = [
         (
             "Game",
@@ -61,7 +61,7 @@ def game_state(snapshot: GameSnapshot) -> str:
         ("Plays", f"{len(plays)}" + (f" (last: {plays[-1].result_description})" if plays else "")),
         (
             "Lineups",
-            f"{len(snapshot.lineups)} active entries ({substitutions} substitutes), "
+            f"{len(snapshot.active_lineups)} active entries ({substitutions} substitutes), "
             f"roster of {len(snapshot.roster)}",
         ),
         (

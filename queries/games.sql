@@ -75,25 +75,23 @@ RETURNING *;
 DELETE FROM games WHERE id = @id;
 
 -- name: LoadGameSnapshot :one
--- The whole game as one JSON document, read in one statement and so from one snapshot:
--- the game, both active lineups, every play, the roster, the session and (when asked) rolls.
-SELECT json_build_object(
-    'game', row_to_json(g),
-    'lineups', COALESCE((
-        SELECT json_agg(l ORDER BY l.team_id, l.batting_order NULLS LAST, l.id)
-        FROM lineups AS l WHERE l.game_id = g.id AND l.is_active
-    ), '[]'),
-    'plays', COALESCE((
-        SELECT json_agg(p ORDER BY p.play_number) FROM plays AS p WHERE p.game_id = g.id
-    ), '[]'),
-    'roster', COALESCE((
-        SELECT json_agg(r ORDER BY r.team_id, r.id) FROM roster_links AS r WHERE r.game_id = g.id
-    ), '[]'),
-    'session', (SELECT row_to_json(s) FROM game_sessions AS s WHERE s.game_id = g.id),
-    'rolls', CASE WHEN @include_rolls::boolean THEN COALESCE((
-        SELECT json_agg(ro ORDER BY ro.ordinal) FROM rolls AS ro
-        WHERE ro.game_id = g.id
-    ), '[]') END
-)::text AS snapshot
-FROM games AS g
-WHERE g.id = @game_id;
+-- The whole game, read in one statement and so from one snapshot: the game, every lineup
+-- entry (replaced ones too, which earlier plays name), every play, the roster, the session
+-- and (when asked) the rolls in the order they were handed over; game is NULL for an
+-- unknown game. Each part is whole rows of its table, which asyncpg decodes in binary; each
+-- table is filtered by game_id itself, so that a distributed deployment serves the statement
+-- from the game's one shard.
+SELECT
+    (SELECT g FROM games AS g WHERE g.id = @game_id) AS game,
+    ARRAY(
+        SELECT l FROM lineups AS l WHERE l.game_id = @game_id
+        ORDER BY l.team_id, l.batting_order NULLS LAST, l.id
+    ) AS lineups,
+    ARRAY(SELECT p FROM plays AS p WHERE p.game_id = @game_id ORDER BY p.play_number) AS plays,
+    ARRAY(
+        SELECT r FROM roster_links AS r WHERE r.game_id = @game_id ORDER BY r.team_id, r.id
+    ) AS roster,
+    (SELECT s FROM game_sessions AS s WHERE s.game_id = @game_id) AS session,
+    CASE WHEN @include_rolls::boolean THEN ARRAY(
+        SELECT ro FROM rolls AS ro WHERE ro.game_id = @game_id ORDER BY ro.ordinal
+    ) END AS rolls;

@@ -25,6 +25,7 @@ from .request import Column, Query, Request, Table
 from .types import (
     FIRST_PARTY,
     JSON_TYPES,
+    LOCAL,
     THIRD_PARTY,
     Import,
     PyType,
@@ -323,6 +324,10 @@ class _Planner:
             override = self.table_overrides.get(key)
         if override is not None:
             resolved = self._override_type(override, column)
+        elif self._row_table(column.type.name):
+            resolved = self.row_type(self._row_table(column.type.name)).with_dims(
+                self._dims(column)
+            )
         else:
             try:
                 resolved = self.mapper.scalar(column.type.name, self.default_schema)
@@ -343,6 +348,33 @@ class _Planner:
             elif nullability is not None:
                 resolved = resolved.with_nullable_elements()
         return resolved.with_nullable(not not_null)
+
+    def _row_table(self, type_name: str) -> str:
+        """The table whose composite (row) type ``type_name`` is, else ''."""
+        name, _ = normalise_type_name(type_name)
+        name = name.removeprefix(f"{self.default_schema}.")
+        return name if name in self.tables else ""
+
+    def row_type(self, table: str) -> PyType:
+        """A whole row of ``table``, as the table's model."""
+        model = self.table_model(table)
+        renamed = [f.alias for f in model.fields if f.alias]
+        if renamed:
+            raise GenerateError(
+                f"a whole row of table {table} cannot be returned: its column(s) "
+                f"{', '.join(renamed)} are renamed in the model; select the columns instead"
+            )
+        imports = {Import(LOCAL, self.mapper.models_module, model.name)}
+        for f in model.fields:
+            if f.type.kind != "plain":
+                imports |= f.type.imports
+        return PyType(
+            model.name,
+            frozenset(imports),
+            "row",
+            fields=tuple((f.name, f.type) for f in model.fields),
+            table=table,
+        )
 
     # -- tables ----------------------------------------------------------------------------
 

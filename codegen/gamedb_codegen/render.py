@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from . import __version__
+from .naming import snake_case
 from .plan import EnumPlan, ModelPlan, ModulePlan, PackagePlan, QueryPlan
 from .types import LOCAL, STDLIB, THIRD_PARTY, Import, PyType
 
@@ -262,7 +263,42 @@ def from_db(expr: str, t: PyType) -> str | None:
         return _convert(expr, t, lambda e: f"{t.element}({e})")
     if t.kind == "model":
         return _convert(expr, t, lambda e: f"{t.element}.model_validate({e})")
+    if t.kind == "row":
+        return _convert(expr, t, lambda e: f"{_row_helper(t)}({e})")
     return None
+
+
+def _row_helper(t: PyType) -> str:
+    """The module-private function turning a decoded row of ``t``'s table into its model."""
+    return f"_{snake_case(t.element)}_from_row"
+
+
+def _row_types(t: PyType) -> Iterable[PyType]:
+    """``t`` and every row type within it, if it is a row type."""
+    if t.kind == "row":
+        yield t
+        for _, field in t.fields:
+            yield from _row_types(field)
+
+
+def _render_row_helper(t: PyType) -> tuple[list[str], set[Import]]:
+    imports = {
+        *t.imports,
+        Import(THIRD_PARTY, "asyncpg"),
+        Import(LOCAL, f".{EXECUTOR_MODULE}", "trusted_model"),
+    }
+    converted = [
+        f"{name}={conversion}"
+        for name, field in t.fields
+        if (conversion := from_db(f'row["{name}"]', field)) is not None
+    ]
+    lines = [f"def {_row_helper(t)}(row: asyncpg.Record) -> {t.element}:"]
+    lines += docstring(
+        INDENT,
+        [f"A {t.element} of a row asyncpg decoded into the column types (not validated again)."],
+    )
+    lines += bracketed(INDENT, "return trusted_model(", [t.element, "row", *converted], ")")
+    return lines, imports
 
 
 # -- modules ---------------------------------------------------------------------------------
@@ -423,6 +459,19 @@ def _render_query(q: QueryPlan) -> tuple[list[list[str]], set[Import]]:
     return blocks, imports
 
 
+def _has_rows(q: QueryPlan) -> bool:
+    return q.row_model is not None and any(f.type.kind == "row" for f in q.row_model.fields)
+
+
+def _converted_fields(var: str, q: QueryPlan) -> list[str]:
+    """``name=value`` for each field of the row model, read by position from ``var``."""
+    assert q.row_model is not None
+    return [
+        f"{f.name}={from_db(f'{var}[{i}]', f.type) or f'{var}[{i}]'}"
+        for i, f in enumerate(q.row_model.fields)
+    ]
+
+
 def _build_result(var: str, q: QueryPlan, indent: str) -> list[str]:
     if q.scalar is not None:
         converted = from_db(f"{var}[0]", q.scalar)
@@ -434,6 +483,8 @@ def _build_result(var: str, q: QueryPlan, indent: str) -> list[str]:
         return [f"{indent}return {converted}"]
     assert q.model
     row_model = q.row_model
+    if _has_rows(q):
+        return bracketed(indent, f"return {q.model}(", _converted_fields(var, q), ")")
     if row_model is not None and row_model.positional:
         items = [f"{f.name}={var}[{i}]" for i, f in enumerate(row_model.fields)]
         return bracketed(indent, f"return {q.model}(", items, ")")
@@ -445,6 +496,8 @@ def _element(q: QueryPlan) -> list[str]:
     if q.scalar is not None:
         return [from_db("r[0]", q.scalar) or "r[0]"]
     row_model = q.row_model
+    if _has_rows(q):
+        return bracketed("", f"{q.model}(", _converted_fields("r", q), ")")
     if row_model is not None and row_model.positional:
         items = [f"{f.name}=r[{i}]" for i, f in enumerate(row_model.fields)]
         return bracketed("", f"{q.model}(", items, ")")
@@ -483,6 +536,17 @@ def render_query_module(plan: PackagePlan, module: ModulePlan) -> str:
     """One module per query file."""
     imports: set[Import] = set()
     blocks: list[list[str]] = []
+    row_types: dict[str, PyType] = {}
+    for q in module.queries:
+        columns = q.row_model.fields if q.row_model is not None else ()
+        for f in columns:
+            row_types.update((t.element, t) for t in _row_types(f.type))
+        if q.scalar is not None:
+            row_types.update((t.element, t) for t in _row_types(q.scalar))
+    for _, row_type in sorted(row_types.items()):
+        helper, used = _render_row_helper(row_type)
+        imports |= used
+        blocks.append(helper)
     for q in module.queries:
         query_blocks, used = _render_query(q)
         imports |= used
@@ -493,11 +557,14 @@ def render_query_module(plan: PackagePlan, module: ModulePlan) -> str:
 EXECUTOR_SOURCE = '''\
 import json
 from collections.abc import Iterable, Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import asyncpg
+from pydantic import BaseModel
 
-__all__ = ["Executor", "register_codecs", "rows_affected"]
+__all__ = ["Executor", "register_codecs", "rows_affected", "trusted_model"]
+
+M = TypeVar("M", bound=BaseModel)
 
 
 class Executor(Protocol):
@@ -534,6 +601,23 @@ def rows_affected(status: str) -> int:
     return int(status.rpartition(" ")[2])
 
 
+def trusted_model(model: type[M], row: asyncpg.Record, /, **converted: object) -> M:
+    """``model`` holding ``row``'s values, those in ``converted`` replaced, as they are.
+
+    Only for a row of the table ``model`` was generated from, decoded by asyncpg into the
+    column types already: validating it again field by field would only cost time (this is
+    what ``model.model_construct`` does, without its per-field bookkeeping).
+    """
+    values = dict(row)
+    values.update(converted)
+    instance = model.__new__(model)
+    object.__setattr__(instance, "__dict__", values)
+    object.__setattr__(instance, "__pydantic_fields_set__", set(values))
+    object.__setattr__(instance, "__pydantic_extra__", None)
+    object.__setattr__(instance, "__pydantic_private__", None)
+    return instance
+
+
 _COMPACT = (",", ":")
 
 
@@ -558,7 +642,8 @@ async def register_codecs(conn: asyncpg.Connection) -> None:
 
     Call it on every new connection, e.g. ``asyncpg.create_pool(..., init=register_codecs)``.
     The generated queries expect it: json/jsonb parameters are Python data, and
-    ``copy_records_to_table`` (binary COPY) needs binary codecs.
+    ``copy_records_to_table`` (binary COPY) needs binary codecs. When queries return whole
+    table rows, it also has asyncpg learn those row types now, once per connection.
     """
     await conn.set_type_codec(
         "jsonb",
@@ -585,12 +670,41 @@ __all__ = ["Executor", "register_codecs", "rows_affected"]
 '''
 
 
+def render_executor(plan: PackagePlan) -> str:
+    """``_executor.py``; its ``register_codecs`` also makes the connection learn the row
+    types of the tables that queries return whole (asyncpg introspects a type it has not met
+    with extra round trips, which would otherwise fall on a query's first run)."""
+    tables = sorted(
+        {
+            t.element: t.table
+            for m in plan.modules
+            for q in m.queries
+            if q.row_model is not None
+            for f in q.row_model.fields
+            for t in _row_types(f.type)
+        }.values()
+    )
+    text = header(plan.sqlc_version) + "\n" + EXECUTOR_SOURCE
+    if not tables:
+        return text
+    register = text.index("async def register_codecs(")
+    names = bracketed("", "_ROW_TYPES = (", [_string_literal(t) for t in tables], ")")
+    learn = [
+        "    # The row types (and their arrays) of the tables that queries return whole rows of.",
+        '    types = [f\'"{name}"{dims}\' for name in _ROW_TYPES for dims in ("", "[]")]',
+        '    await conn.fetchrow("SELECT " + ", ".join(f"NULL::{name}" for name in types))',
+    ]
+    return "\n".join(
+        [text[:register] + "\n".join(names) + "\n\n", text[register:] + "\n".join(learn), ""]
+    )
+
+
 def render_package(plan: PackagePlan) -> list[File]:
     """All generated files, sorted by name."""
     pkg = plan.package
     files = [
         File(f"{pkg}/__init__.py", header(plan.sqlc_version) + "\n" + INIT_SOURCE),
-        File(f"{pkg}/{EXECUTOR_MODULE}.py", header(plan.sqlc_version) + "\n" + EXECUTOR_SOURCE),
+        File(f"{pkg}/{EXECUTOR_MODULE}.py", render_executor(plan)),
         File(f"{pkg}/models.py", render_models(plan)),
         File(f"{pkg}/py.typed", ""),
     ]

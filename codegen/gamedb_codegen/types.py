@@ -94,7 +94,7 @@ def normalise_type_name(name: str) -> tuple[str, int]:
     return name, dims
 
 
-Kind = Literal["plain", "enum", "model"]
+Kind = Literal["plain", "enum", "model", "row"]
 
 
 @dataclass(frozen=True)
@@ -105,7 +105,10 @@ class PyType:
     driver boundary: ``plain`` values pass as they are, ``enum`` results need the StrEnum
     constructor, ``model`` values are pydantic models stored as json/jsonb
     (``model_dump(mode="json")`` on the way in, ``model_validate`` on the way out).
-    ``elements_nullable`` lets an array hold ``None`` (SQL NULL) elements.
+    ``elements_nullable`` lets an array hold ``None`` (SQL NULL) elements. ``row`` values are
+    a table's composite type (a whole row, e.g. ``ARRAY(SELECT t FROM t …)``), decoded by
+    asyncpg into a record and returned as the table's model; ``fields`` are that model's
+    fields and their types, ``table`` the table's name.
     """
 
     element: str
@@ -114,6 +117,8 @@ class PyType:
     array_dims: int = 0
     nullable: bool = False
     elements_nullable: bool = False
+    fields: tuple[tuple[str, PyType], ...] = ()
+    table: str = ""
 
     @property
     def annotation(self) -> str:

@@ -7,10 +7,64 @@
 import uuid
 from typing import Final
 
+import asyncpg
 from pydantic import BaseModel, ConfigDict
 
-from ._executor import Executor, rows_affected
-from .models import Game, GameMode, GameStatus, GameVisibility, Half, League
+from gamedb.payloads import RollData
+
+from ._executor import Executor, rows_affected, trusted_model
+from .models import (
+    Game,
+    GameMode,
+    GameSession,
+    GameStatus,
+    GameVisibility,
+    Half,
+    League,
+    Lineup,
+    Play,
+    Roll,
+    RosterLink,
+)
+
+
+def _game_from_row(row: asyncpg.Record) -> Game:
+    """A Game of a row asyncpg decoded into the column types (not validated again)."""
+    return trusted_model(
+        Game,
+        row,
+        league_id=League(row["league_id"]),
+        game_mode=GameMode(row["game_mode"]),
+        visibility=GameVisibility(row["visibility"]),
+        status=GameStatus(row["status"]),
+        current_half=Half(row["current_half"]),
+    )
+
+
+def _game_session_from_row(row: asyncpg.Record) -> GameSession:
+    """A GameSession of a row asyncpg decoded into the column types (not validated again)."""
+    return trusted_model(GameSession, row)
+
+
+def _lineup_from_row(row: asyncpg.Record) -> Lineup:
+    """A Lineup of a row asyncpg decoded into the column types (not validated again)."""
+    return trusted_model(Lineup, row, league_id=League(row["league_id"]))
+
+
+def _play_from_row(row: asyncpg.Record) -> Play:
+    """A Play of a row asyncpg decoded into the column types (not validated again)."""
+    return trusted_model(Play, row, half=Half(row["half"]))
+
+
+def _roll_from_row(row: asyncpg.Record) -> Roll:
+    """A Roll of a row asyncpg decoded into the column types (not validated again)."""
+    return trusted_model(Roll, row, roll_data=RollData.model_validate(row["roll_data"]))
+
+
+def _roster_link_from_row(row: asyncpg.Record) -> RosterLink:
+    """A RosterLink of a row asyncpg decoded into the column types (not validated again)."""
+    return trusted_model(RosterLink, row, league_id=League(row["league_id"]))
+
 
 CREATE_GAME: Final = """
 INSERT INTO games (id, league_id, home_team_id, away_team_id, game_mode, visibility)
@@ -211,41 +265,58 @@ async def delete_game(conn: Executor, *, id: uuid.UUID) -> int:
     return rows_affected(await conn.execute(DELETE_GAME, id))
 
 
+class LoadGameSnapshotRow(BaseModel):
+    """A result row of LoadGameSnapshot."""
+
+    model_config = ConfigDict(frozen=True)
+
+    game: Game | None
+    lineups: list[Lineup]
+    plays: list[Play]
+    roster: list[RosterLink]
+    session: GameSession | None
+    rolls: list[Roll] | None
+
+
 LOAD_GAME_SNAPSHOT: Final = """
-SELECT json_build_object(
-    'game', row_to_json(g),
-    'lineups', COALESCE((
-        SELECT json_agg(l ORDER BY l.team_id, l.batting_order NULLS LAST, l.id)
-        FROM lineups AS l WHERE l.game_id = g.id AND l.is_active
-    ), '[]'),
-    'plays', COALESCE((
-        SELECT json_agg(p ORDER BY p.play_number) FROM plays AS p WHERE p.game_id = g.id
-    ), '[]'),
-    'roster', COALESCE((
-        SELECT json_agg(r ORDER BY r.team_id, r.id) FROM roster_links AS r WHERE r.game_id = g.id
-    ), '[]'),
-    'session', (SELECT row_to_json(s) FROM game_sessions AS s WHERE s.game_id = g.id),
-    'rolls', CASE WHEN $1::boolean THEN COALESCE((
-        SELECT json_agg(ro ORDER BY ro.ordinal) FROM rolls AS ro
-        WHERE ro.game_id = g.id
-    ), '[]') END
-)::text AS snapshot
-FROM games AS g
-WHERE g.id = $2
+SELECT
+    (SELECT g FROM games AS g WHERE g.id = $1) AS game,
+    ARRAY(
+        SELECT l FROM lineups AS l WHERE l.game_id = $1
+        ORDER BY l.team_id, l.batting_order NULLS LAST, l.id
+    ) AS lineups,
+    ARRAY(SELECT p FROM plays AS p WHERE p.game_id = $1 ORDER BY p.play_number) AS plays,
+    ARRAY(
+        SELECT r FROM roster_links AS r WHERE r.game_id = $1 ORDER BY r.team_id, r.id
+    ) AS roster,
+    (SELECT s FROM game_sessions AS s WHERE s.game_id = $1) AS session,
+    CASE WHEN $2::boolean THEN ARRAY(
+        SELECT ro FROM rolls AS ro WHERE ro.game_id = $1 ORDER BY ro.ordinal
+    ) END AS rolls
 """
 
 
 async def load_game_snapshot(
     conn: Executor,
     *,
-    include_rolls: bool,
     game_id: uuid.UUID,
-) -> str | None:
-    """The whole game as one JSON document, read in one statement and so from one snapshot:
-    the game, both active lineups, every play, the roster, the session and (when asked) rolls.
+    include_rolls: bool,
+) -> LoadGameSnapshotRow | None:
+    """The whole game, read in one statement and so from one snapshot: the game, every lineup
+    entry (replaced ones too, which earlier plays name), every play, the roster, the session
+    and (when asked) the rolls in the order they were handed over; game is NULL for an
+    unknown game. Each part is whole rows of its table, which asyncpg decodes in binary; each
+    table is filtered by game_id itself, so that a distributed deployment serves the statement
+    from the game's one shard.
     """
-    row = await conn.fetchrow(LOAD_GAME_SNAPSHOT, include_rolls, game_id)
+    row = await conn.fetchrow(LOAD_GAME_SNAPSHOT, game_id, include_rolls)
     if row is None:
         return None
-    value: str | None = row[0]
-    return value
+    return LoadGameSnapshotRow(
+        game=None if row[0] is None else _game_from_row(row[0]),
+        lineups=[_lineup_from_row(v) for v in row[1]],
+        plays=[_play_from_row(v) for v in row[2]],
+        roster=[_roster_link_from_row(v) for v in row[3]],
+        session=None if row[4] is None else _game_session_from_row(row[4]),
+        rolls=None if row[5] is None else [_roll_from_row(v) for v in row[5]],
+    )
