@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from pydantic import JsonValue
+from pydantic import JsonValue, TypeAdapter
 from pydantic_core import to_json
 
 from gamedb import replay
@@ -70,6 +70,8 @@ from gamedb_gen.models import (
 )
 
 __all__ = ["Operations"]
+
+_stored_rolls = TypeAdapter(list[Roll])
 
 T = TypeVar("T")
 
@@ -603,13 +605,8 @@ class Operations:
             assert outcome is not None, "a SELECT without FROM returns one row"
             if outcome.clashing:
                 raise _roll_conflict(batch[outcome.clashing[0] - 1])
-            for position in outcome.unseen:
-                roll = batch[position - 1]
-                stored = await rolls.get_rolls_by_ids(
-                    conn, game_id=roll.game_id, roll_ids=[roll.roll_id]
-                )
-                if not (stored and roll.matches(stored[0])):
-                    raise _roll_conflict(roll)
+            if outcome.inserted + outcome.stored < len(batch):
+                await _check_stored_rolls(conn, batch)
             return outcome.inserted
 
         return await self._run(gid, work)
@@ -635,14 +632,15 @@ class Operations:
         )
         if row is None or row.game is None:
             return None
-        # The parts are models of trusted rows already: constructing skips checking them again.
+        # The parts are models of trusted rows already: constructing skips checking them again;
+        # the rolls come as one JSON text, parsed and checked in one call.
         return GameSnapshot.model_construct(
             game=row.game,
             lineups=row.lineups,
             plays=row.plays,
             roster=row.roster,
             session=row.session,
-            rolls=row.rolls,
+            rolls=None if row.rolls is None else _stored_rolls.validate_json(row.rolls),
         )
 
     # ---- rollback ------------------------------------------------------------------------
@@ -832,6 +830,20 @@ def _roll_columns(batch: list[RollRecord]) -> dict[str, list[Any]]:
         ],
         "rolled_ats": [roll.rolled_at for roll in batch],
     }
+
+
+async def _check_stored_rolls(conn: Executor, batch: list[RollRecord]) -> None:
+    """Raise :class:`ConstraintViolation` unless every roll of ``batch`` is stored as given
+    (for rolls a concurrent writer committed while the batch was being written)."""
+    for game_id in dict.fromkeys(roll.game_id for roll in batch):
+        mine = [roll for roll in batch if roll.game_id == game_id]
+        stored = await rolls.get_rolls_by_ids(
+            conn, game_id=game_id, roll_ids=[roll.roll_id for roll in mine]
+        )
+        by_id = {roll.roll_id: roll for roll in stored}
+        for roll in mine:
+            if roll.roll_id not in by_id or not roll.matches(by_id[roll.roll_id]):
+                raise _roll_conflict(roll)
 
 
 def _roll_conflict(roll: RollRecord) -> ConstraintViolation:

@@ -78,9 +78,10 @@ DELETE FROM games WHERE id = @id;
 -- The whole game, read in one statement and so from one snapshot: the game, every lineup
 -- entry (replaced ones too, which earlier plays name), every play, the roster, the session
 -- and (when asked) the rolls in the order they were handed over; game is NULL for an
--- unknown game. Each part is whole rows of its table, which asyncpg decodes in binary; each
--- table is filtered by game_id itself, so that a distributed deployment serves the statement
--- from the game's one shard.
+-- unknown game. Each part is whole rows of its table, which asyncpg decodes in binary, but
+-- the rolls: mostly jsonb, they are cheapest to send as one JSON text. Each table is
+-- filtered by game_id itself, so that a distributed deployment serves the statement from
+-- the game's one shard.
 SELECT
     (SELECT g FROM games AS g WHERE g.id = @game_id) AS game,
     ARRAY(
@@ -92,6 +93,6 @@ SELECT
         SELECT r FROM roster_links AS r WHERE r.game_id = @game_id ORDER BY r.team_id, r.id
     ) AS roster,
     (SELECT s FROM game_sessions AS s WHERE s.game_id = @game_id) AS session,
-    CASE WHEN @include_rolls::boolean THEN ARRAY(
-        SELECT ro FROM rolls AS ro WHERE ro.game_id = @game_id ORDER BY ro.ordinal
-    ) END AS rolls;
+    CASE WHEN @include_rolls::boolean THEN COALESCE((
+        SELECT json_agg(ro ORDER BY ro.ordinal) FROM rolls AS ro WHERE ro.game_id = @game_id
+    ), '[]')::text END AS rolls;

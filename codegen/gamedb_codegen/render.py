@@ -287,18 +287,35 @@ def _render_row_helper(t: PyType) -> tuple[list[str], set[Import]]:
         Import(THIRD_PARTY, "asyncpg"),
         Import(LOCAL, f".{EXECUTOR_MODULE}", "trusted_model"),
     }
-    converted = [
-        f"{name}={conversion}"
-        for name, field in t.fields
-        if (conversion := from_db(f'row["{name}"]', field)) is not None
-    ]
     lines = [f"def {_row_helper(t)}(row: asyncpg.Record) -> {t.element}:"]
     lines += docstring(
         INDENT,
         [f"A {t.element} of a row asyncpg decoded into the column types (not validated again)."],
     )
-    lines += bracketed(INDENT, "return trusted_model(", [t.element, "row", *converted], ")")
+    lines.append(f"{INDENT}values = dict(zip(row.keys(), row, strict=True))")
+    for name, field in t.fields:
+        value = f'values["{name}"]'
+        if field.kind == "model":
+            # JSON this model stored: trusted like the row around it.
+            conversion = _convert(value, field, _trusted_json(field.element))
+        else:
+            conversion = from_db(value, field) or ""
+        if conversion:
+            lines += _assignment(f"{INDENT}{value} = ", conversion)
+    lines.append(f"{INDENT}return trusted_model({t.element}, values)")
     return lines, imports
+
+
+def _trusted_json(model: str) -> Callable[[str], str]:
+    return lambda expression: f"{model}.model_construct(**{expression})"
+
+
+def _assignment(head: str, expression: str) -> list[str]:
+    """``head + expression``, wrapped in parentheses over three lines when too long."""
+    if len(head) + len(expression) <= LINE_LENGTH:
+        return [head + expression]
+    indent = head[: len(head) - len(head.lstrip())]
+    return [head + "(", f"{indent}{INDENT}{expression}", f"{indent})"]
 
 
 # -- modules ---------------------------------------------------------------------------------
@@ -601,20 +618,21 @@ def rows_affected(status: str) -> int:
     return int(status.rpartition(" ")[2])
 
 
-def trusted_model(model: type[M], row: asyncpg.Record, /, **converted: object) -> M:
-    """``model`` holding ``row``'s values, those in ``converted`` replaced, as they are.
+_set_attribute = object.__setattr__
+
+
+def trusted_model(model: type[M], values: dict[str, Any]) -> M:
+    """``model`` holding ``values`` (its fields, all of them) as they are.
 
     Only for a row of the table ``model`` was generated from, decoded by asyncpg into the
     column types already: validating it again field by field would only cost time (this is
     what ``model.model_construct`` does, without its per-field bookkeeping).
     """
-    values = dict(row)
-    values.update(converted)
     instance = model.__new__(model)
-    object.__setattr__(instance, "__dict__", values)
-    object.__setattr__(instance, "__pydantic_fields_set__", set(values))
-    object.__setattr__(instance, "__pydantic_extra__", None)
-    object.__setattr__(instance, "__pydantic_private__", None)
+    _set_attribute(instance, "__dict__", values)
+    _set_attribute(instance, "__pydantic_fields_set__", set(values))
+    _set_attribute(instance, "__pydantic_extra__", None)
+    _set_attribute(instance, "__pydantic_private__", None)
     return instance
 
 

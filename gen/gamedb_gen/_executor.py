@@ -49,20 +49,21 @@ def rows_affected(status: str) -> int:
     return int(status.rpartition(" ")[2])
 
 
-def trusted_model(model: type[M], row: asyncpg.Record, /, **converted: object) -> M:
-    """``model`` holding ``row``'s values, those in ``converted`` replaced, as they are.
+_set_attribute = object.__setattr__
+
+
+def trusted_model(model: type[M], values: dict[str, Any]) -> M:
+    """``model`` holding ``values`` (its fields, all of them) as they are.
 
     Only for a row of the table ``model`` was generated from, decoded by asyncpg into the
     column types already: validating it again field by field would only cost time (this is
     what ``model.model_construct`` does, without its per-field bookkeeping).
     """
-    values = dict(row)
-    values.update(converted)
     instance = model.__new__(model)
-    object.__setattr__(instance, "__dict__", values)
-    object.__setattr__(instance, "__pydantic_fields_set__", set(values))
-    object.__setattr__(instance, "__pydantic_extra__", None)
-    object.__setattr__(instance, "__pydantic_private__", None)
+    _set_attribute(instance, "__dict__", values)
+    _set_attribute(instance, "__pydantic_fields_set__", set(values))
+    _set_attribute(instance, "__pydantic_extra__", None)
+    _set_attribute(instance, "__pydantic_private__", None)
     return instance
 
 
@@ -85,7 +86,7 @@ def _decode_json(data: bytes) -> Any:
     return json.loads(data)
 
 
-_ROW_TYPES = ("game_sessions", "games", "lineups", "plays", "rolls", "roster_links")
+_ROW_TYPES = ("game_sessions", "games", "lineups", "plays", "roster_links")
 
 
 async def register_codecs(conn: asyncpg.Connection) -> None:

@@ -10,8 +10,6 @@ from typing import Final
 import asyncpg
 from pydantic import BaseModel, ConfigDict
 
-from gamedb.payloads import RollData
-
 from ._executor import Executor, rows_affected, trusted_model
 from .models import (
     Game,
@@ -23,47 +21,46 @@ from .models import (
     League,
     Lineup,
     Play,
-    Roll,
     RosterLink,
 )
 
 
 def _game_from_row(row: asyncpg.Record) -> Game:
     """A Game of a row asyncpg decoded into the column types (not validated again)."""
-    return trusted_model(
-        Game,
-        row,
-        league_id=League(row["league_id"]),
-        game_mode=GameMode(row["game_mode"]),
-        visibility=GameVisibility(row["visibility"]),
-        status=GameStatus(row["status"]),
-        current_half=Half(row["current_half"]),
-    )
+    values = dict(zip(row.keys(), row, strict=True))
+    values["league_id"] = League(values["league_id"])
+    values["game_mode"] = GameMode(values["game_mode"])
+    values["visibility"] = GameVisibility(values["visibility"])
+    values["status"] = GameStatus(values["status"])
+    values["current_half"] = Half(values["current_half"])
+    return trusted_model(Game, values)
 
 
 def _game_session_from_row(row: asyncpg.Record) -> GameSession:
     """A GameSession of a row asyncpg decoded into the column types (not validated again)."""
-    return trusted_model(GameSession, row)
+    values = dict(zip(row.keys(), row, strict=True))
+    return trusted_model(GameSession, values)
 
 
 def _lineup_from_row(row: asyncpg.Record) -> Lineup:
     """A Lineup of a row asyncpg decoded into the column types (not validated again)."""
-    return trusted_model(Lineup, row, league_id=League(row["league_id"]))
+    values = dict(zip(row.keys(), row, strict=True))
+    values["league_id"] = League(values["league_id"])
+    return trusted_model(Lineup, values)
 
 
 def _play_from_row(row: asyncpg.Record) -> Play:
     """A Play of a row asyncpg decoded into the column types (not validated again)."""
-    return trusted_model(Play, row, half=Half(row["half"]))
-
-
-def _roll_from_row(row: asyncpg.Record) -> Roll:
-    """A Roll of a row asyncpg decoded into the column types (not validated again)."""
-    return trusted_model(Roll, row, roll_data=RollData.model_validate(row["roll_data"]))
+    values = dict(zip(row.keys(), row, strict=True))
+    values["half"] = Half(values["half"])
+    return trusted_model(Play, values)
 
 
 def _roster_link_from_row(row: asyncpg.Record) -> RosterLink:
     """A RosterLink of a row asyncpg decoded into the column types (not validated again)."""
-    return trusted_model(RosterLink, row, league_id=League(row["league_id"]))
+    values = dict(zip(row.keys(), row, strict=True))
+    values["league_id"] = League(values["league_id"])
+    return trusted_model(RosterLink, values)
 
 
 CREATE_GAME: Final = """
@@ -275,7 +272,7 @@ class LoadGameSnapshotRow(BaseModel):
     plays: list[Play]
     roster: list[RosterLink]
     session: GameSession | None
-    rolls: list[Roll] | None
+    rolls: str | None
 
 
 LOAD_GAME_SNAPSHOT: Final = """
@@ -290,9 +287,9 @@ SELECT
         SELECT r FROM roster_links AS r WHERE r.game_id = $1 ORDER BY r.team_id, r.id
     ) AS roster,
     (SELECT s FROM game_sessions AS s WHERE s.game_id = $1) AS session,
-    CASE WHEN $2::boolean THEN ARRAY(
-        SELECT ro FROM rolls AS ro WHERE ro.game_id = $1 ORDER BY ro.ordinal
-    ) END AS rolls
+    CASE WHEN $2::boolean THEN COALESCE((
+        SELECT json_agg(ro ORDER BY ro.ordinal) FROM rolls AS ro WHERE ro.game_id = $1
+    ), '[]')::text END AS rolls
 """
 
 
@@ -318,5 +315,5 @@ async def load_game_snapshot(
         plays=[_play_from_row(v) for v in row[2]],
         roster=[_roster_link_from_row(v) for v in row[3]],
         session=None if row[4] is None else _game_session_from_row(row[4]),
-        rolls=None if row[5] is None else [_roll_from_row(v) for v in row[5]],
+        rolls=row[5],
     )

@@ -40,8 +40,8 @@ class SaveRollsBatchRow(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     inserted: int
+    stored: int
     clashing: list[int]
-    unseen: list[int]
 
 
 SAVE_ROLLS_BATCH: Final = """
@@ -56,15 +56,16 @@ WITH given AS (
         game_id, roll_id, roll_type, play_number, team_id, player_id, roll_data, context,
         rolled_at, position
     )
-), clashing AS (
-    SELECT g.position
-    FROM given AS g
-    JOIN rolls AS s ON s.game_id = g.game_id AND s.roll_id = g.roll_id
-    WHERE (s.roll_type, s.play_number, s.team_id, s.player_id, s.roll_data, s.context)
+), stored AS (
+    SELECT
+        g.position,
+        (s.roll_type, s.play_number, s.team_id, s.player_id, s.roll_data, s.context)
             IS DISTINCT FROM
             (g.roll_type, g.play_number, g.team_id, g.player_id, g.roll_data::jsonb,
              g.context::jsonb)
-        OR s.rolled_at <> g.rolled_at
+        OR s.rolled_at <> g.rolled_at AS differs
+    FROM given AS g
+    JOIN rolls AS s ON s.game_id = g.game_id AND s.roll_id = g.roll_id
 ), inserted AS (
     INSERT INTO rolls (
         game_id, roll_id, roll_type, play_number, team_id, player_id, roll_data, context,
@@ -73,24 +74,17 @@ WITH given AS (
     SELECT g.game_id, g.roll_id, g.roll_type, g.play_number, g.team_id, g.player_id,
            g.roll_data::jsonb, g.context::jsonb, COALESCE(g.rolled_at, now())
     FROM given AS g
-    WHERE NOT EXISTS (SELECT FROM clashing)
+    WHERE NOT EXISTS (SELECT FROM stored AS s WHERE s.differs)
     ORDER BY g.position
     ON CONFLICT (game_id, roll_id) DO NOTHING
-    RETURNING rolls.game_id, rolls.roll_id
+    RETURNING 1
 )
 SELECT
     (SELECT count(*) FROM inserted) AS inserted,
-    ARRAY(SELECT c.position::integer FROM clashing AS c ORDER BY c.position) AS clashing,
+    (SELECT count(*) FROM stored) AS stored,
     ARRAY(
-        SELECT g.position::integer FROM given AS g
-        WHERE NOT EXISTS (
-                SELECT FROM inserted AS i WHERE i.game_id = g.game_id AND i.roll_id = g.roll_id
-            )
-            AND NOT EXISTS (
-                SELECT FROM rolls AS s WHERE s.game_id = g.game_id AND s.roll_id = g.roll_id
-            )
-        ORDER BY g.position
-    ) AS unseen
+        SELECT s.position::integer FROM stored AS s WHERE s.differs ORDER BY s.position
+    ) AS clashing
 """
 
 
@@ -111,8 +105,9 @@ async def save_rolls_batch(
     A roll already stored (same game and roll_id) with the same content is skipped, so a
     retried batch never duplicates; one stored with other content (rolled_at counts when
     given) stores nothing of the batch and is named in clashing, by its position in the batch
-    (from 1). unseen names rolls skipped for a row this statement's snapshot does not show (a
-    concurrent writer committed it meanwhile): the caller compares those itself.
+    (from 1). inserted + stored falls short of the batch only when a concurrent writer
+    committed one of its rolls meanwhile (this statement's snapshot does not show it): the
+    caller compares those itself.
     """
     row = await conn.fetchrow(
         SAVE_ROLLS_BATCH,
