@@ -358,12 +358,6 @@ class _Planner:
     def row_type(self, table: str) -> PyType:
         """A whole row of ``table``, as the table's model."""
         model = self.table_model(table)
-        renamed = [f.alias for f in model.fields if f.alias]
-        if renamed:
-            raise GenerateError(
-                f"a whole row of table {table} cannot be returned: its column(s) "
-                f"{', '.join(renamed)} are renamed in the model; select the columns instead"
-            )
         imports = {Import(LOCAL, self.mapper.models_module, model.name)}
         for f in model.fields:
             if f.type.kind != "plain":
@@ -372,7 +366,7 @@ class _Planner:
             model.name,
             frozenset(imports),
             "row",
-            fields=tuple((f.name, f.type) for f in model.fields),
+            fields=tuple((f.alias or f.name, f.name, f.type) for f in model.fields),
             table=table,
         )
 

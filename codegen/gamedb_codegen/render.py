@@ -277,7 +277,7 @@ def _row_types(t: PyType) -> Iterable[PyType]:
     """``t`` and every row type within it, if it is a row type."""
     if t.kind == "row":
         yield t
-        for _, field in t.fields:
+        for _, _, field in t.fields:
             yield from _row_types(field)
 
 
@@ -293,8 +293,10 @@ def _render_row_helper(t: PyType) -> tuple[list[str], set[Import]]:
         [f"A {t.element} of a row asyncpg decoded into the column types (not validated again)."],
     )
     lines.append(f"{INDENT}values = dict(zip(row.keys(), row, strict=True))")
-    for name, field in t.fields:
+    for column, name, field in t.fields:
         value = f'values["{name}"]'
+        if name != column:
+            lines.append(f'{INDENT}{value} = values.pop("{column}")')
         if field.kind == "model":
             # JSON this model stored: trusted like the row around it.
             conversion = _convert(value, field, _trusted_json(field.element))

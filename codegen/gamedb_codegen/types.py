@@ -107,8 +107,8 @@ class PyType:
     (``model_dump(mode="json")`` on the way in, ``model_validate`` on the way out).
     ``elements_nullable`` lets an array hold ``None`` (SQL NULL) elements. ``row`` values are
     a table's composite type (a whole row, e.g. ``ARRAY(SELECT t FROM t …)``), decoded by
-    asyncpg into a record and returned as the table's model; ``fields`` are that model's
-    fields and their types, ``table`` the table's name.
+    asyncpg into a record and returned as the table's model; ``fields`` are the table's
+    columns, each as (column, model field, type), ``table`` the table's name.
     """
 
     element: str
@@ -117,7 +117,7 @@ class PyType:
     array_dims: int = 0
     nullable: bool = False
     elements_nullable: bool = False
-    fields: tuple[tuple[str, PyType], ...] = ()
+    fields: tuple[tuple[str, str, PyType], ...] = ()
     table: str = ""
 
     @property

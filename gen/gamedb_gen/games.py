@@ -302,9 +302,10 @@ async def load_game_snapshot(
     """The whole game, read in one statement and so from one snapshot: the game, every lineup
     entry (replaced ones too, which earlier plays name), every play, the roster, the session
     and (when asked) the rolls in the order they were handed over; game is NULL for an
-    unknown game. Each part is whole rows of its table, which asyncpg decodes in binary; each
-    table is filtered by game_id itself, so that a distributed deployment serves the statement
-    from the game's one shard.
+    unknown game. Each part is whole rows of its table, which asyncpg decodes in binary, but
+    the rolls: mostly jsonb, they are cheapest to send as one JSON text. Each table is
+    filtered by game_id itself, so that a distributed deployment serves the statement from
+    the game's one shard.
     """
     row = await conn.fetchrow(LOAD_GAME_SNAPSHOT, game_id, include_rolls)
     if row is None:
