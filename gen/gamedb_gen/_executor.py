@@ -50,6 +50,7 @@ def rows_affected(status: str) -> int:
 
 
 _set_attribute = object.__setattr__
+_FIELDS_SET: dict[type[BaseModel], set[str]] = {}
 
 
 def trusted_model(model: type[M], values: dict[str, Any]) -> M:
@@ -61,7 +62,11 @@ def trusted_model(model: type[M], values: dict[str, Any]) -> M:
     """
     instance = model.__new__(model)
     _set_attribute(instance, "__dict__", values)
-    _set_attribute(instance, "__pydantic_fields_set__", set(values))
+    # Every field is set; pydantic copies this set before it changes one (model_copy).
+    fields_set = _FIELDS_SET.get(model)
+    if fields_set is None:
+        fields_set = _FIELDS_SET[model] = set(model.model_fields)
+    _set_attribute(instance, "__pydantic_fields_set__", fields_set)
     _set_attribute(instance, "__pydantic_extra__", None)
     _set_attribute(instance, "__pydantic_private__", None)
     return instance

@@ -57,15 +57,21 @@ WITH given AS (
         rolled_at, position
     )
 ), stored AS (
-    SELECT
-        g.position,
-        (s.roll_type, s.play_number, s.team_id, s.player_id, s.roll_data, s.context)
-            IS DISTINCT FROM
-            (g.roll_type, g.play_number, g.team_id, g.player_id, g.roll_data::jsonb,
-             g.context::jsonb)
-        OR s.rolled_at <> g.rolled_at AS differs
+    -- One primary key lookup a roll (LIMIT 1 keeps the planner from scanning every roll
+    -- of the table to join them, as it would for a batch it guesses large).
+    SELECT g.position, s.differs
     FROM given AS g
-    JOIN rolls AS s ON s.game_id = g.game_id AND s.roll_id = g.roll_id
+    CROSS JOIN LATERAL (
+        SELECT
+            (s.roll_type, s.play_number, s.team_id, s.player_id, s.roll_data, s.context)
+                IS DISTINCT FROM
+                (g.roll_type, g.play_number, g.team_id, g.player_id, g.roll_data::jsonb,
+                 g.context::jsonb)
+            OR s.rolled_at <> g.rolled_at AS differs
+        FROM rolls AS s
+        WHERE s.game_id = g.game_id AND s.roll_id = g.roll_id
+        LIMIT 1
+    ) AS s
 ), inserted AS (
     INSERT INTO rolls (
         game_id, roll_id, roll_type, play_number, team_id, player_id, roll_data, context,
