@@ -8,8 +8,8 @@ choose from; all three take turns with the candidate, and the row's baseline is 
 fastest in this run:
 
 * **JSON document**: the server builds the snapshot as one JSON text, ``json.loads`` parses it;
-* **whole rows**: one statement returning each table's rows as an array of its row type,
-  decoded by asyncpg in binary, each row made a ``dict``;
+* **whole rows**: one ``UNION ALL`` statement returning each table row in a column of its
+  table's row type (binary), each made a ``dict``;
 * **typed rows**: one ``UNION ALL`` statement whose rows carry each table's columns in a slot
   of their own (binary), each row's slot made a ``dict``.
 
@@ -81,22 +81,29 @@ def _document_query(parts: Sequence[_Part]) -> str:
 
 
 def _whole_rows_query(parts: Sequence[_Part]) -> str:
-    items = []
-    for part in parts:
-        rows = f"SELECT x FROM {part.table} AS x WHERE x.{part.where}{_ordered(part, 'x')}"
-        items.append(f"ARRAY({rows})" if part.many else f"({rows})")
-    return f"SELECT {', '.join(items)}"
+    branches = []
+    for number, part in enumerate(parts):
+        columns = ", ".join(
+            f"x::{other.table}" if other is part else f"NULL::{other.table}" for other in parts
+        )
+        keys = ", ".join(f"x.{key}" for key in part.order) or "1"
+        branches.append(
+            f"SELECT {number} AS part, row_number() OVER (ORDER BY {keys}) AS position, "
+            f"{columns} FROM {part.table} AS x WHERE x.{part.where}"
+        )
+    return " UNION ALL ".join(branches) + " ORDER BY part, position"
 
 
-def _whole_rows(parts: Sequence[_Part], row: asyncpg.Record | None) -> Snapshot:
-    assert row is not None, "a SELECT without FROM returns one row"
-    snapshot: Snapshot = {}
-    for part, value in zip(parts, row, strict=True):
-        if part.many:
-            snapshot[part.key] = [dict(zip(item.keys(), item, strict=True)) for item in value]
-        else:
-            snapshot[part.key] = None if value is None else dict(value.items())
-    return snapshot
+def _whole_rows(parts: Sequence[_Part], rows: Sequence[asyncpg.Record]) -> Snapshot:
+    found: list[list[dict[str, Any]]] = [[] for _ in parts]
+    for row in rows:
+        number = row[0]
+        value = row[2 + number]
+        found[number].append(dict(zip(value.keys(), value, strict=True)))
+    return {
+        part.key: values if part.many else (values[0] if values else None)
+        for part, values in zip(parts, found, strict=True)
+    }
 
 
 _COLUMN_NAMES = """
@@ -212,7 +219,7 @@ async def _measure(
         return parsed
 
     async def whole_rows() -> Snapshot:
-        return _whole_rows(parts, await pool.fetchrow(whole_rows_query, game.game_id))
+        return _whole_rows(parts, await pool.fetch(whole_rows_query, game.game_id))
 
     async def typed_rows() -> Snapshot:
         return typed.snapshot(await pool.fetch(typed.query, game.game_id))
@@ -238,7 +245,7 @@ async def _measure(
     fastest = min(by_label, key=lambda label: by_label[label].p50)
     names = {
         "json_document": "one raw JSON document + json.loads",
-        "whole_rows": "one raw statement of whole-row arrays + dict()",
+        "whole_rows": "one raw UNION ALL of whole rows + dict()",
         "typed_rows": "one raw UNION ALL of typed rows + dict()",
     }
     operation = f"load_game_state ({len(expected.plays)} plays"

@@ -626,21 +626,39 @@ class Operations:
         unknown game."""
         gid = as_game_id(game_id)
         as_type(include_rolls, bool, "include_rolls", gid)
-        row = await self._run(
+        rows = await self._run(
             gid,
             lambda conn: games.load_game_snapshot(conn, game_id=gid, include_rolls=include_rolls),
         )
-        if row is None or row.game is None:
+        game: Game | None = None
+        session: GameSession | None = None
+        lineups_: list[Lineup] = []
+        plays_: list[Play] = []
+        roster: list[RosterLink] = []
+        rolls_: list[Roll] | None = None
+        for row in rows:
+            if row.play is not None:
+                plays_.append(row.play)
+            elif row.lineup is not None:
+                lineups_.append(row.lineup)
+            elif row.roster_link is not None:
+                roster.append(row.roster_link)
+            elif row.game is not None:
+                game = row.game
+            elif row.session is not None:
+                session = row.session
+            elif row.rolls is not None:
+                rolls_ = _stored_rolls.validate_json(row.rolls)
+        if game is None:
             return None
-        # The parts are models of trusted rows already: constructing skips checking them again;
-        # the rolls come as one JSON text, parsed and checked in one call.
+        # The parts are models of trusted rows already: constructing skips checking them again.
         return GameSnapshot.model_construct(
-            game=row.game,
-            lineups=row.lineups,
-            plays=row.plays,
-            roster=row.roster,
-            session=row.session,
-            rolls=None if row.rolls is None else _stored_rolls.validate_json(row.rolls),
+            game=game,
+            lineups=lineups_,
+            plays=plays_,
+            roster=roster,
+            session=session,
+            rolls=rolls_,
         )
 
     # ---- rollback ------------------------------------------------------------------------

@@ -74,25 +74,40 @@ RETURNING *;
 -- Delete a game and, by cascade, every row that belongs to it.
 DELETE FROM games WHERE id = @id;
 
--- name: LoadGameSnapshot :one
+-- name: LoadGameSnapshot :many
 -- The whole game, read in one statement and so from one snapshot: the game, every lineup
 -- entry (replaced ones too, which earlier plays name), every play, the roster, the session
--- and (when asked) the rolls in the order they were handed over; game is NULL for an
--- unknown game. Each part is whole rows of its table, which asyncpg decodes in binary, but
--- the rolls: mostly jsonb, they are cheapest to send as one JSON text. Each table is
--- filtered by game_id itself, so that a distributed deployment serves the statement from
--- the game's one shard.
+-- and (when asked) the rolls in the order they were handed over. One row a table row, in
+-- the column of its table (the others NULL), ordered by part and position in the part; no
+-- game row for an unknown game. Whole rows travel in binary, but the rolls, mostly jsonb,
+-- which are cheapest to send as one JSON text. Each table is filtered by game_id itself, so
+-- that a distributed deployment serves the statement from the game's one shard.
 SELECT
-    (SELECT g FROM games AS g WHERE g.id = @game_id) AS game,
-    ARRAY(
-        SELECT l FROM lineups AS l WHERE l.game_id = @game_id
-        ORDER BY l.team_id, l.batting_order NULLS LAST, l.id
-    ) AS lineups,
-    ARRAY(SELECT p FROM plays AS p WHERE p.game_id = @game_id ORDER BY p.play_number) AS plays,
-    ARRAY(
-        SELECT r FROM roster_links AS r WHERE r.game_id = @game_id ORDER BY r.team_id, r.id
-    ) AS roster,
-    (SELECT s FROM game_sessions AS s WHERE s.game_id = @game_id) AS session,
-    CASE WHEN @include_rolls::boolean THEN COALESCE((
+    0 AS part, 0::bigint AS position, g::games AS game, NULL::lineups AS lineup,
+    NULL::plays AS play, NULL::roster_links AS roster_link, NULL::game_sessions AS session,
+    NULL::text AS rolls
+FROM games AS g WHERE g.id = @game_id
+UNION ALL
+SELECT
+    1, row_number() OVER (ORDER BY l.team_id, l.batting_order NULLS LAST, l.id), NULL,
+    l::lineups, NULL, NULL, NULL, NULL
+FROM lineups AS l WHERE l.game_id = @game_id
+UNION ALL
+SELECT 2, p.play_number, NULL, NULL, p::plays, NULL, NULL, NULL
+FROM plays AS p WHERE p.game_id = @game_id
+UNION ALL
+SELECT
+    3, row_number() OVER (ORDER BY r.team_id, r.id), NULL, NULL, NULL, r::roster_links, NULL,
+    NULL
+FROM roster_links AS r WHERE r.game_id = @game_id
+UNION ALL
+SELECT 4, 0, NULL, NULL, NULL, NULL, s::game_sessions, NULL
+FROM game_sessions AS s WHERE s.game_id = @game_id
+UNION ALL
+SELECT
+    5, 0, NULL, NULL, NULL, NULL, NULL,
+    COALESCE((
         SELECT json_agg(ro ORDER BY ro.ordinal) FROM rolls AS ro WHERE ro.game_id = @game_id
-    ), '[]')::text END AS rolls;
+    ), '[]')::text
+WHERE @include_rolls::boolean
+ORDER BY part, position;

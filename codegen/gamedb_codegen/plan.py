@@ -117,6 +117,9 @@ class ModelPlan:
     positional: bool = False
     #: the table a table model describes
     table: str = ""
+    #: a NamedTuple rather than a pydantic model: a result row holding whole table rows,
+    #: already models, which only a tuple carries to the caller without a second look
+    named_tuple: bool = False
 
 
 @dataclass(frozen=True)
@@ -459,10 +462,12 @@ class _Planner:
             if model:
                 return replace(plan, model=model)
             row_name = f"{pascal_case(query.name)}Row"
+            holds_rows = any(t.kind == "row" for t in types)
             fields, positional = _fields(
-                [(c.name, t) for c, t in zip(query.columns, types, strict=True)]
+                [(c.name, t) for c, t in zip(query.columns, types, strict=True)],
+                tuple_fields=holds_rows,
             )
-            row = ModelPlan(row_name, fields, positional)
+            row = ModelPlan(row_name, fields, positional or holds_rows, named_tuple=holds_rows)
             return replace(plan, model=row_name, row_model=row)
         if query.cmd == ":copyfrom":
             table = query.insert_into_table

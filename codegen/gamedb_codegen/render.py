@@ -402,7 +402,9 @@ def _render_query(q: QueryPlan) -> tuple[list[list[str]], set[Import]]:
     blocks: list[list[str]] = []
     query = q.query
     if q.row_model is not None:
-        lines, used = render_model(q.row_model, f"A result row of {query.name}.")
+        lines, used = render_model(
+            q.row_model, f"A result row of {query.name}.", named_tuple=q.row_model.named_tuple
+        )
         imports |= used
         blocks.append(lines)
     if q.params_tuple is not None:
@@ -478,12 +480,9 @@ def _render_query(q: QueryPlan) -> tuple[list[list[str]], set[Import]]:
     return blocks, imports
 
 
-def _has_rows(q: QueryPlan) -> bool:
-    return q.row_model is not None and any(f.type.kind == "row" for f in q.row_model.fields)
-
-
 def _converted_fields(var: str, q: QueryPlan) -> list[str]:
-    """``name=value`` for each field of the row model, read by position from ``var``."""
+    """``name=value`` for each field of the row model, read by position from ``var`` and
+    converted where its type needs it."""
     assert q.row_model is not None
     return [
         f"{f.name}={from_db(f'{var}[{i}]', f.type) or f'{var}[{i}]'}"
@@ -502,11 +501,8 @@ def _build_result(var: str, q: QueryPlan, indent: str) -> list[str]:
         return [f"{indent}return {converted}"]
     assert q.model
     row_model = q.row_model
-    if _has_rows(q):
-        return bracketed(indent, f"return {q.model}(", _converted_fields(var, q), ")")
     if row_model is not None and row_model.positional:
-        items = [f"{f.name}={var}[{i}]" for i, f in enumerate(row_model.fields)]
-        return bracketed(indent, f"return {q.model}(", items, ")")
+        return bracketed(indent, f"return {q.model}(", _converted_fields(var, q), ")")
     return [f"{indent}return {q.model}.model_validate(dict({var}))"]
 
 
@@ -515,11 +511,8 @@ def _element(q: QueryPlan) -> list[str]:
     if q.scalar is not None:
         return [from_db("r[0]", q.scalar) or "r[0]"]
     row_model = q.row_model
-    if _has_rows(q):
-        return bracketed("", f"{q.model}(", _converted_fields("r", q), ")")
     if row_model is not None and row_model.positional:
-        items = [f"{f.name}=r[{i}]" for i, f in enumerate(row_model.fields)]
-        return bracketed("", f"{q.model}(", items, ")")
+        return bracketed("", f"{q.model}(", _converted_fields("r", q), ")")
     return [f"{q.model}.model_validate(dict(r))"]
 
 

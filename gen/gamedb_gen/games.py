@@ -5,7 +5,7 @@
 # source: games.sql
 
 import uuid
-from typing import Final
+from typing import Final, NamedTuple
 
 import asyncpg
 from pydantic import BaseModel, ConfigDict
@@ -262,34 +262,49 @@ async def delete_game(conn: Executor, *, id: uuid.UUID) -> int:
     return rows_affected(await conn.execute(DELETE_GAME, id))
 
 
-class LoadGameSnapshotRow(BaseModel):
+class LoadGameSnapshotRow(NamedTuple):
     """A result row of LoadGameSnapshot."""
 
-    model_config = ConfigDict(frozen=True)
-
+    part: int
+    position: int
     game: Game | None
-    lineups: list[Lineup]
-    plays: list[Play]
-    roster: list[RosterLink]
+    lineup: Lineup | None
+    play: Play | None
+    roster_link: RosterLink | None
     session: GameSession | None
     rolls: str | None
 
 
 LOAD_GAME_SNAPSHOT: Final = """
 SELECT
-    (SELECT g FROM games AS g WHERE g.id = $1) AS game,
-    ARRAY(
-        SELECT l FROM lineups AS l WHERE l.game_id = $1
-        ORDER BY l.team_id, l.batting_order NULLS LAST, l.id
-    ) AS lineups,
-    ARRAY(SELECT p FROM plays AS p WHERE p.game_id = $1 ORDER BY p.play_number) AS plays,
-    ARRAY(
-        SELECT r FROM roster_links AS r WHERE r.game_id = $1 ORDER BY r.team_id, r.id
-    ) AS roster,
-    (SELECT s FROM game_sessions AS s WHERE s.game_id = $1) AS session,
-    CASE WHEN $2::boolean THEN COALESCE((
+    0 AS part, 0::bigint AS position, g::games AS game, NULL::lineups AS lineup,
+    NULL::plays AS play, NULL::roster_links AS roster_link, NULL::game_sessions AS session,
+    NULL::text AS rolls
+FROM games AS g WHERE g.id = $1
+UNION ALL
+SELECT
+    1, row_number() OVER (ORDER BY l.team_id, l.batting_order NULLS LAST, l.id), NULL,
+    l::lineups, NULL, NULL, NULL, NULL
+FROM lineups AS l WHERE l.game_id = $1
+UNION ALL
+SELECT 2, p.play_number, NULL, NULL, p::plays, NULL, NULL, NULL
+FROM plays AS p WHERE p.game_id = $1
+UNION ALL
+SELECT
+    3, row_number() OVER (ORDER BY r.team_id, r.id), NULL, NULL, NULL, r::roster_links, NULL,
+    NULL
+FROM roster_links AS r WHERE r.game_id = $1
+UNION ALL
+SELECT 4, 0, NULL, NULL, NULL, NULL, s::game_sessions, NULL
+FROM game_sessions AS s WHERE s.game_id = $1
+UNION ALL
+SELECT
+    5, 0, NULL, NULL, NULL, NULL, NULL,
+    COALESCE((
         SELECT json_agg(ro ORDER BY ro.ordinal) FROM rolls AS ro WHERE ro.game_id = $1
-    ), '[]')::text END AS rolls
+    ), '[]')::text
+WHERE $2::boolean
+ORDER BY part, position
 """
 
 
@@ -298,23 +313,26 @@ async def load_game_snapshot(
     *,
     game_id: uuid.UUID,
     include_rolls: bool,
-) -> LoadGameSnapshotRow | None:
+) -> list[LoadGameSnapshotRow]:
     """The whole game, read in one statement and so from one snapshot: the game, every lineup
     entry (replaced ones too, which earlier plays name), every play, the roster, the session
-    and (when asked) the rolls in the order they were handed over; game is NULL for an
-    unknown game. Each part is whole rows of its table, which asyncpg decodes in binary, but
-    the rolls: mostly jsonb, they are cheapest to send as one JSON text. Each table is
-    filtered by game_id itself, so that a distributed deployment serves the statement from
-    the game's one shard.
+    and (when asked) the rolls in the order they were handed over. One row a table row, in
+    the column of its table (the others NULL), ordered by part and position in the part; no
+    game row for an unknown game. Whole rows travel in binary, but the rolls, mostly jsonb,
+    which are cheapest to send as one JSON text. Each table is filtered by game_id itself, so
+    that a distributed deployment serves the statement from the game's one shard.
     """
-    row = await conn.fetchrow(LOAD_GAME_SNAPSHOT, game_id, include_rolls)
-    if row is None:
-        return None
-    return LoadGameSnapshotRow(
-        game=None if row[0] is None else _game_from_row(row[0]),
-        lineups=[_lineup_from_row(v) for v in row[1]],
-        plays=[_play_from_row(v) for v in row[2]],
-        roster=[_roster_link_from_row(v) for v in row[3]],
-        session=None if row[4] is None else _game_session_from_row(row[4]),
-        rolls=row[5],
-    )
+    rows = await conn.fetch(LOAD_GAME_SNAPSHOT, game_id, include_rolls)
+    return [
+        LoadGameSnapshotRow(
+            part=r[0],
+            position=r[1],
+            game=None if r[2] is None else _game_from_row(r[2]),
+            lineup=None if r[3] is None else _lineup_from_row(r[3]),
+            play=None if r[4] is None else _play_from_row(r[4]),
+            roster_link=None if r[5] is None else _roster_link_from_row(r[5]),
+            session=None if r[6] is None else _game_session_from_row(r[6]),
+            rolls=r[7],
+        )
+        for r in rows
+    ]
