@@ -13,7 +13,7 @@ import pytest
 from gamedb import Database, GameSnapshot, GameStatus, Half
 from gamedb.replay import stored_state
 from tests.proxy import FaultProxy
-from tests.simulate import AWAY, HOME, SimulatedGame
+from tests.simulate import AWAY, HOME, SimulatedGame, lineup_ids_named
 
 LEAGUES = ["sba", "pd"]
 
@@ -119,19 +119,7 @@ async def test_a_recovered_game_holds_every_lineup_entry_its_plays_name(
     snapshot = await db.load_game_state(game.game_id)
     assert snapshot is not None
     entries = {entry.id: entry for entry in snapshot.lineups}
-    named = {
-        lineup_id
-        for play in snapshot.plays
-        for lineup_id in (
-            play.batter_id,
-            play.pitcher_id,
-            play.catcher_id,
-            play.on_first_id,
-            play.on_second_id,
-            play.on_third_id,
-        )
-        if lineup_id is not None
-    }
+    named = lineup_ids_named(snapshot.plays)
     assert named <= entries.keys(), "every lineup entry a play names is in the snapshot"
     replaced = {entry.replacing_id for entry in snapshot.lineups if entry.replacing_id}
     assert replaced and all(not entries[i].is_active for i in replaced)

@@ -16,7 +16,8 @@ import importlib
 import json
 import sys
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -169,28 +170,12 @@ def test_nullable_elements_only_for_array_parameters(basic_request: dict[str, An
 
 @pytest.fixture
 async def conn(
-    pg_admin_url: str, rows_package: tuple[str, dict[str, str]]
+    schema_database: Callable[[Path], AbstractAsyncContextManager[asyncpg.Connection]],
+    rows_package: tuple[str, dict[str, str]],
 ) -> AsyncIterator[asyncpg.Connection]:
-    name = f"codegen_rows_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(pg_admin_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    connection = await asyncpg.connect(pg_admin_url, database=name)
-    try:
-        for migration in sorted(SCHEMA.glob("*.sql")):
-            up = migration.read_text().split("-- migrate:down")[0]
-            await connection.execute(up.replace("-- migrate:up", ""))
+    async with schema_database(SCHEMA) as connection:
         await importlib.import_module(rows_package[0]).register_codecs(connection)
         yield connection
-    finally:
-        await connection.close()
-        admin = await asyncpg.connect(pg_admin_url)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
 
 
 def _module(package: str, name: str) -> ModuleType:
