@@ -602,7 +602,7 @@ class Operations:
 
         async def work(conn: Executor) -> int:
             outcome = await rolls.save_rolls_batch(conn, **columns)
-            assert outcome is not None, "a SELECT without FROM returns one row"
+            assert outcome is not None, "SaveRollsBatch always answers with one row"
             if outcome.clashing:
                 raise _roll_conflict(batch[outcome.clashing[0] - 1])
             if outcome.inserted + outcome.stored < len(batch):

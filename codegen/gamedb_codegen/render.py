@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from . import __version__
-from .naming import snake_case
+from .naming import snake_case, upper_snake
 from .plan import EnumPlan, ModelPlan, ModulePlan, PackagePlan, QueryPlan
 from .types import LOCAL, STDLIB, THIRD_PARTY, Import, PyType
 
@@ -293,6 +293,12 @@ def _render_row_helper(t: PyType) -> tuple[list[str], set[Import]]:
         [f"A {t.element} of a row asyncpg decoded into the column types (not validated again)."],
     )
     lines.append(f"{INDENT}values = dict(zip(row.keys(), row, strict=True))")
+    columns = [column for column, _, _ in t.fields]
+    lines += [
+        f"{INDENT}if len(values) != {len(columns)}:",
+        f"{INDENT * 2}# The table has a column this code does not know yet (a later migration).",
+        f"{INDENT * 2}values = {{column: values[column] for column in {_columns_constant(t)}}}",
+    ]
     for column, name, field in t.fields:
         value = f'values["{name}"]'
         if name != column:
@@ -306,6 +312,16 @@ def _render_row_helper(t: PyType) -> tuple[list[str], set[Import]]:
             lines += _assignment(f"{INDENT}{value} = ", conversion)
     lines.append(f"{INDENT}return trusted_model({t.element}, values)")
     return lines, imports
+
+
+def _columns_constant(t: PyType) -> str:
+    return f"_{upper_snake(t.table)}_COLUMNS"
+
+
+def _render_row_columns(t: PyType) -> list[str]:
+    """The module constant naming the columns of ``t``'s table, in order."""
+    names = [_string_literal(column) for column, _, _ in t.fields]
+    return bracketed("", f"{_columns_constant(t)} = (", names, ")")
 
 
 def _trusted_json(model: str) -> Callable[[str], str]:
@@ -558,7 +574,7 @@ def render_query_module(plan: PackagePlan, module: ModulePlan) -> str:
     for _, row_type in sorted(row_types.items()):
         helper, used = _render_row_helper(row_type)
         imports |= used
-        blocks.append(helper)
+        blocks += [_render_row_columns(row_type), helper]
     for q in module.queries:
         query_blocks, used = _render_query(q)
         imports |= used
@@ -705,12 +721,15 @@ def render_executor(plan: PackagePlan) -> str:
     text = header(plan.sqlc_version) + "\n" + EXECUTOR_SOURCE
     if not tables:
         return text
+    text = text.replace("import json\n", "import contextlib\nimport json\n", 1)
     register = text.index("async def register_codecs(")
     names = bracketed("", "_ROW_TYPES = (", [_string_literal(t) for t in tables], ")")
     learn = [
-        "    # The row types (and their arrays) of the tables that queries return whole rows of.",
+        "    # The row types (and their arrays) of the tables that queries return whole rows of;",
+        "    # a database not migrated yet has none, and its queries learn them when they run.",
         '    types = [f\'"{name}"{dims}\' for name in _ROW_TYPES for dims in ("", "[]")]',
-        '    await conn.fetchrow("SELECT " + ", ".join(f"NULL::{name}" for name in types))',
+        "    with contextlib.suppress(asyncpg.UndefinedObjectError):",
+        '        await conn.fetchrow("SELECT " + ", ".join(f"NULL::{name}" for name in types))',
     ]
     return "\n".join(
         [text[:register] + "\n".join(names) + "\n\n", text[register:] + "\n".join(learn), ""]

@@ -3,6 +3,7 @@
 #   sqlc v1.31.1
 #   sqlc-gen-gamedb v0.1.0
 
+import contextlib
 import json
 from collections.abc import Iterable, Sequence
 from typing import Any, Protocol, TypeVar
@@ -116,6 +117,8 @@ async def register_codecs(conn: asyncpg.Connection) -> None:
         schema="pg_catalog",
         format="binary",
     )
-    # The row types (and their arrays) of the tables that queries return whole rows of.
+    # The row types (and their arrays) of the tables that queries return whole rows of;
+    # a database not migrated yet has none, and its queries learn them when they run.
     types = [f'"{name}"{dims}' for name in _ROW_TYPES for dims in ("", "[]")]
-    await conn.fetchrow("SELECT " + ", ".join(f"NULL::{name}" for name in types))
+    with contextlib.suppress(asyncpg.UndefinedObjectError):
+        await conn.fetchrow("SELECT " + ", ".join(f"NULL::{name}" for name in types))
