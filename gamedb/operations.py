@@ -612,7 +612,7 @@ class Operations:
         return await self._run(gid, work)
 
     async def get_rolls_for_game(self, game_id: uuid.UUID) -> list[Roll]:
-        """The game's rolls in the order they were rolled."""
+        """The game's rolls in the order they were handed over."""
         gid = as_game_id(game_id)
         return await self._run(gid, lambda conn: rolls.get_rolls_for_game(conn, game_id=gid))
 
@@ -851,8 +851,9 @@ def _roll_columns(batch: list[RollRecord]) -> dict[str, list[Any]]:
 
 
 async def _check_stored_rolls(conn: Executor, batch: list[RollRecord]) -> None:
-    """Raise :class:`ConstraintViolation` unless every roll of ``batch`` is stored as given
-    (for rolls a concurrent writer committed while the batch was being written)."""
+    """Raise :class:`ConstraintViolation` unless every roll of ``batch`` is stored as given:
+    for rolls a concurrent writer committed while the batch was being written (the batch's
+    other rolls are stored by then; those two writers raced with different dice)."""
     for game_id in dict.fromkeys(roll.game_id for roll in batch):
         mine = [roll for roll in batch if roll.game_id == game_id]
         stored = await rolls.get_rolls_by_ids(
