@@ -183,6 +183,21 @@ class Operations:
         async def work(conn: Executor) -> StateUpdate:
             nonlocal attempts
             attempts += 1
+            written = await games.write_game_state(
+                conn,
+                id=gid,
+                current_inning=state.inning,
+                current_half=state.half,
+                home_score=state.home_score,
+                away_score=state.away_score,
+                outs=outs,
+                status=new_status,
+                expected_version=expected_version,
+            )
+            if written is not None:
+                return StateUpdate(state_version=written, changed=True)
+            # Nothing written: the statement that also says why (and writes if a concurrent
+            # change made the state differ since).
             row = await games.update_game_state(
                 conn,
                 id=gid,

@@ -55,6 +55,31 @@ SELECT
     (SELECT t.matches FROM target AS t) AS matches,
     (SELECT u.state_version FROM updated AS u) AS new_version;
 
+-- name: WriteGameState :one
+-- Write the game state in one plain UPDATE when it differs from the stored one (and, with
+-- expected_version, only over that version): the new state_version, or no row when nothing
+-- was written, which UpdateGameState then tells apart (unknown game, unchanged, stale).
+UPDATE games SET
+    current_inning = @current_inning,
+    current_half = @current_half,
+    home_score = @home_score,
+    away_score = @away_score,
+    outs = COALESCE(sqlc.narg(outs), outs),
+    status = COALESCE(sqlc.narg(status), status),
+    completed_at = CASE
+        WHEN COALESCE(sqlc.narg(status), status) = 'completed' THEN COALESCE(completed_at, now())
+    END,
+    state_version = state_version + 1,
+    updated_at = now()
+WHERE id = @id
+    AND (sqlc.narg(expected_version)::bigint IS NULL
+         OR state_version = sqlc.narg(expected_version)::bigint)
+    AND (current_inning, current_half, home_score, away_score, outs, status)
+        IS DISTINCT FROM
+        (@current_inning, @current_half, @home_score, @away_score,
+         COALESCE(sqlc.narg(outs), outs), COALESCE(sqlc.narg(status), status))
+RETURNING state_version;
+
 -- name: RestoreGameState :one
 -- Put the game back to a recomputed state (rollback); always bumps the version.
 UPDATE games SET

@@ -321,6 +321,63 @@ async def update_game_state(
     return UpdateGameStateRow.model_validate(dict(row))
 
 
+WRITE_GAME_STATE: Final = """
+UPDATE games SET
+    current_inning = $1,
+    current_half = $2,
+    home_score = $3,
+    away_score = $4,
+    outs = COALESCE($5, outs),
+    status = COALESCE($6, status),
+    completed_at = CASE
+        WHEN COALESCE($6, status) = 'completed' THEN COALESCE(completed_at, now())
+    END,
+    state_version = state_version + 1,
+    updated_at = now()
+WHERE id = $7
+    AND ($8::bigint IS NULL
+         OR state_version = $8::bigint)
+    AND (current_inning, current_half, home_score, away_score, outs, status)
+        IS DISTINCT FROM
+        ($1, $2, $3, $4,
+         COALESCE($5, outs), COALESCE($6, status))
+RETURNING state_version
+"""
+
+
+async def write_game_state(
+    conn: Executor,
+    *,
+    current_inning: int,
+    current_half: Half,
+    home_score: int,
+    away_score: int,
+    outs: int | None,
+    status: GameStatus | None,
+    id: uuid.UUID,
+    expected_version: int | None,
+) -> int | None:
+    """Write the game state in one plain UPDATE when it differs from the stored one (and, with
+    expected_version, only over that version): the new state_version, or no row when nothing
+    was written, which UpdateGameState then tells apart (unknown game, unchanged, stale).
+    """
+    row = await conn.fetchrow(
+        WRITE_GAME_STATE,
+        current_inning,
+        current_half,
+        home_score,
+        away_score,
+        outs,
+        status,
+        id,
+        expected_version,
+    )
+    if row is None:
+        return None
+    value: int | None = row[0]
+    return value
+
+
 RESTORE_GAME_STATE: Final = """
 UPDATE games SET
     current_inning = $1,
