@@ -292,12 +292,13 @@ def _render_row_helper(t: PyType) -> tuple[list[str], set[Import]]:
         INDENT,
         [f"A {t.element} of a row asyncpg decoded into the column types (not validated again)."],
     )
-    lines.append(f"{INDENT}values = dict(zip(row.keys(), row, strict=True))")
-    columns = [column for column, _, _ in t.fields]
+    names = _columns_constant(t)
     lines += [
-        f"{INDENT}if len(values) != {len(columns)}:",
+        f"{INDENT}if len(row) == len({names}):",
+        f"{INDENT * 2}values = dict(zip({names}, row, strict=True))",
+        f"{INDENT}else:",
         f"{INDENT * 2}# The table has a column this code does not know yet (a later migration).",
-        f"{INDENT * 2}values = {{column: values[column] for column in {_columns_constant(t)}}}",
+        f"{INDENT * 2}values = {{column: row[column] for column in {names}}}",
     ]
     for column, name, field in t.fields:
         value = f'values["{name}"]'

@@ -46,10 +46,11 @@ _GAMES_COLUMNS = (
 
 def _game_from_row(row: asyncpg.Record) -> Game:
     """A Game of a row asyncpg decoded into the column types (not validated again)."""
-    values = dict(zip(row.keys(), row, strict=True))
-    if len(values) != 16:
+    if len(row) == len(_GAMES_COLUMNS):
+        values = dict(zip(_GAMES_COLUMNS, row, strict=True))
+    else:
         # The table has a column this code does not know yet (a later migration).
-        values = {column: values[column] for column in _GAMES_COLUMNS}
+        values = {column: row[column] for column in _GAMES_COLUMNS}
     values["league_id"] = League(values["league_id"])
     values["game_mode"] = GameMode(values["game_mode"])
     values["visibility"] = GameVisibility(values["visibility"])
@@ -69,10 +70,11 @@ _GAME_SESSIONS_COLUMNS = (
 
 def _game_session_from_row(row: asyncpg.Record) -> GameSession:
     """A GameSession of a row asyncpg decoded into the column types (not validated again)."""
-    values = dict(zip(row.keys(), row, strict=True))
-    if len(values) != 5:
+    if len(row) == len(_GAME_SESSIONS_COLUMNS):
+        values = dict(zip(_GAME_SESSIONS_COLUMNS, row, strict=True))
+    else:
         # The table has a column this code does not know yet (a later migration).
-        values = {column: values[column] for column in _GAME_SESSIONS_COLUMNS}
+        values = {column: row[column] for column in _GAME_SESSIONS_COLUMNS}
     return trusted_model(GameSession, values)
 
 
@@ -95,10 +97,11 @@ _LINEUPS_COLUMNS = (
 
 def _lineup_from_row(row: asyncpg.Record) -> Lineup:
     """A Lineup of a row asyncpg decoded into the column types (not validated again)."""
-    values = dict(zip(row.keys(), row, strict=True))
-    if len(values) != 13:
+    if len(row) == len(_LINEUPS_COLUMNS):
+        values = dict(zip(_LINEUPS_COLUMNS, row, strict=True))
+    else:
         # The table has a column this code does not know yet (a later migration).
-        values = {column: values[column] for column in _LINEUPS_COLUMNS}
+        values = {column: row[column] for column in _LINEUPS_COLUMNS}
     values["league_id"] = League(values["league_id"])
     return trusted_model(Lineup, values)
 
@@ -145,10 +148,11 @@ _PLAYS_COLUMNS = (
 
 def _play_from_row(row: asyncpg.Record) -> Play:
     """A Play of a row asyncpg decoded into the column types (not validated again)."""
-    values = dict(zip(row.keys(), row, strict=True))
-    if len(values) != 36:
+    if len(row) == len(_PLAYS_COLUMNS):
+        values = dict(zip(_PLAYS_COLUMNS, row, strict=True))
+    else:
         # The table has a column this code does not know yet (a later migration).
-        values = {column: values[column] for column in _PLAYS_COLUMNS}
+        values = {column: row[column] for column in _PLAYS_COLUMNS}
     values["half"] = Half(values["half"])
     return trusted_model(Play, values)
 
@@ -166,10 +170,11 @@ _ROSTER_LINKS_COLUMNS = (
 
 def _roster_link_from_row(row: asyncpg.Record) -> RosterLink:
     """A RosterLink of a row asyncpg decoded into the column types (not validated again)."""
-    values = dict(zip(row.keys(), row, strict=True))
-    if len(values) != 7:
+    if len(row) == len(_ROSTER_LINKS_COLUMNS):
+        values = dict(zip(_ROSTER_LINKS_COLUMNS, row, strict=True))
+    else:
         # The table has a column this code does not know yet (a later migration).
-        values = {column: values[column] for column in _ROSTER_LINKS_COLUMNS}
+        values = {column: row[column] for column in _ROSTER_LINKS_COLUMNS}
     values["league_id"] = League(values["league_id"])
     return trusted_model(RosterLink, values)
 
