@@ -45,7 +45,7 @@ def _phases(scale: Scale) -> dict[str, int]:
     return {
         "prepare": 1,
         "single": 2 * (scale.warmup + scale.iterations),
-        "load": scale.slow_warmup + scale.load_iterations,
+        "load": 2 * (scale.slow_warmup + scale.load_iterations),
         "small_rolls": scale.warmup + scale.iterations,
         "large_rolls": scale.slow_warmup + scale.large_roll_iterations,
         "round": scale.rounds,
@@ -83,7 +83,7 @@ async def _measure(
     progress.phase("update_game_state")
     rows.append(await measure_update_game_state(db, writes, scale, _ticker(progress, "single")))
     progress.phase("load_game_state")
-    rows.append(await measure_load_game_state(db, recovered, scale, _ticker(progress, "load")))
+    rows.extend(await measure_load_game_state(db, recovered, scale, _ticker(progress, "load")))
     progress.phase(f"save_rolls_batch ({scale.small_rolls})")
     rows.append(
         await measure_save_rolls_batch(

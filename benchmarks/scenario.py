@@ -173,31 +173,43 @@ class PlayScript:
 def roll_batch(
     game_id: uuid.UUID, *, prefix: str, count: int, play_number: int, seed: int = 0
 ) -> list[RollRecord]:
-    """``count`` dice rolls of one play with roll ids ``{prefix}-{i}`` (unique per prefix)."""
+    """``count`` dice rolls of one play with roll ids ``{prefix}-{i}`` (unique per prefix),
+    shaped like the engine's at-bat rolls: ``roll_data`` of seven keys (the dice, their total,
+    the chart column and row read, the split die and two checks) and ``context`` of three."""
     rng = random.Random(seed)
     rolled_at = datetime.datetime(2026, 11, 27, 12, 0, tzinfo=datetime.UTC)
-    return [
-        RollRecord(
-            game_id=game_id,
-            roll_id=f"{prefix}-{i}",
-            roll_type="at_bat",
-            play_number=play_number,
-            team_id=1 + i % 2,
-            player_id=100 + i % 26,
-            roll_data=RollData(
-                dice={
-                    "d6_one": rng.randint(1, 6),
-                    "d6_two_a": rng.randint(1, 6),
-                    "d6_two_b": rng.randint(1, 6),
-                    "d20": rng.randint(1, 20),
-                },
-                total=rng.randint(2, 12),
-            ),
-            context={"pitcher": 200 + i % 13, "count": f"{i % 4}-{i % 3}", "outs": i % 3},
-            rolled_at=rolled_at + datetime.timedelta(milliseconds=i),
+    batch = []
+    for i in range(count):
+        d6_one, d6_two_a, d6_two_b = (rng.randint(1, 6) for _ in range(3))
+        batch.append(
+            RollRecord(
+                game_id=game_id,
+                roll_id=f"{prefix}-{i}",
+                roll_type="at_bat",
+                play_number=play_number,
+                team_id=1 + i % 2,
+                player_id=100 + i % 26,
+                roll_data=RollData.model_validate(
+                    {
+                        "dice": {
+                            "d6_one": d6_one,
+                            "d6_two_a": d6_two_a,
+                            "d6_two_b": d6_two_b,
+                            "d20": rng.randint(1, 20),
+                        },
+                        "total": d6_two_a + d6_two_b,
+                        "column": "ABC"[d6_one % 3],
+                        "row": d6_two_a + d6_two_b,
+                        "split": rng.randint(1, 20),
+                        "wild_pitch_check": rng.random() < 0.05,
+                        "result": rng.choice(("single", "strikeout", "groundout", "walk")),
+                    }
+                ),
+                context={"pitcher": 200 + i % 13, "count": f"{i % 4}-{i % 3}", "outs": i % 3},
+                rolled_at=rolled_at + datetime.timedelta(milliseconds=i),
+            )
         )
-        for i in range(count)
-    ]
+    return batch
 
 
 async def _seat_team(tx: Transaction, game_id: uuid.UUID, team_id: int, roster: bool) -> TeamLineup:

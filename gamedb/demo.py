@@ -324,13 +324,13 @@ def compare(record: GameRecord, snapshot: GameSnapshot | None) -> list[str]:
     if (game.completed_at is not None) != (record.status is GameStatus.COMPLETED):
         found.append(f"completed_at is {game.completed_at} for a {record.status} game")
     found.extend(_compare_plays(record.plays, snapshot.plays))
-    expected_lineups = sorted(record.active_lineups, key=lambda entry: entry.id)
+    expected_lineups = sorted(record.lineups, key=lambda entry: entry.id)
     stored_lineups = sorted(
         (_as_expected(entry, record.league) for entry in snapshot.lineups),
         key=lambda entry: entry.id,
     )
     if stored_lineups != expected_lineups:
-        found.append(_first_difference("active lineups", expected_lineups, stored_lineups))
+        found.append(_first_difference("lineups", expected_lineups, stored_lineups))
     expected_roster = sorted((person.team_id, person.ident) for person in record.roster)
     stored_roster = sorted(
         (link.team_id, (link.card_id if record.league is League.PD else link.player_id) or -1)

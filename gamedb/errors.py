@@ -206,6 +206,9 @@ def is_transient(exc: BaseException) -> bool:
         )
     if isinstance(exc, asyncpg.InterfaceError):
         return not _is_misuse(exc)
+    if isinstance(exc, asyncpg.exceptions.OutdatedSchemaCacheError):
+        # A row type changed by a migration: asyncpg has dropped its stale copy already.
+        return True
     if isinstance(exc, asyncpg.InternalClientError):
         # A pooled connection the server terminated while idle fails this way on next use.
         return "cannot switch to state" in str(exc)

@@ -423,6 +423,9 @@ async def dump_schema(url: str) -> str:
         _pg_dump_binary(),
         "--schema-only",
         "--no-owner",
+        # Grants name roles of the server, which differ from one server to the next (the
+        # application role exists only where an operator created it): not the schema's.
+        "--no-privileges",
         "--exclude-table=public.schema_migrations",
         "--dbname",
         _libpq_connection_string(dbmate_url),

@@ -233,6 +233,26 @@ class RollRecord(_Input):
         # The engine's RollType is an enum; its value is what is stored.
         return value.value if isinstance(value, enum.Enum) else value
 
+    def matches(self, other: RollRecord | Roll) -> bool:
+        """Whether ``other`` (stored, or handed over in the same batch) is this roll again
+        (a retry, not a conflict): the same content, and the same ``rolled_at`` where both
+        say when. ``save_rolls_batch`` applies the same rule in SQL to stored rolls."""
+        return (
+            self.roll_type,
+            self.play_number,
+            self.team_id,
+            self.player_id,
+            self.roll_data,
+            self.context,
+        ) == (
+            other.roll_type,
+            other.play_number,
+            other.team_id,
+            other.player_id,
+            other.roll_data,
+            other.context,
+        ) and (self.rolled_at is None or other.rolled_at in (None, self.rolled_at))
+
 
 class StateUpdate(BaseModel):
     """What ``update_game_state`` did: the version now stored, and whether it wrote."""
@@ -285,7 +305,14 @@ class SbaRosterLinkData(BaseModel):
 
 
 class GameSnapshot(BaseModel):
-    """Everything needed to rebuild a game in memory, read from one point in time."""
+    """Everything needed to rebuild a game in memory, read from one point in time.
+
+    ``lineups`` holds every lineup entry, those replaced by a substitution too (earlier plays
+    name them); ``active_lineups`` the ones on the field now::
+
+        snapshot = await db.load_game_state(game_id)
+        batters = [entry for entry in snapshot.active_lineups if entry.team_id == away]
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -298,10 +325,12 @@ class GameSnapshot(BaseModel):
 
     def __getitem__(self, key: str) -> Any:
         """The old layer's dict-shaped result: ``snapshot["game"]["league_id"]``,
-        ``snapshot["plays"]`` (lists of dicts); a ``KeyError`` for any other key."""
+        ``snapshot["plays"]`` (lists of dicts; ``"lineups"`` the active entries, as the old
+        layer gave them); a ``KeyError`` for any other key."""
         if key not in type(self).model_fields:
             raise KeyError(key)
-        value = getattr(self, key)
+        # The old layer's recovery gave the lineup entries on the field only.
+        value = self.active_lineups if key == "lineups" else getattr(self, key)
         if isinstance(value, list):
             return [item.model_dump() for item in value]
         return value.model_dump() if isinstance(value, BaseModel) else value
@@ -309,6 +338,11 @@ class GameSnapshot(BaseModel):
     def get(self, key: str, default: Any = None) -> Any:
         """``snapshot[key]``, or ``default`` for a key the old result did not have."""
         return self[key] if key in type(self).model_fields else default
+
+    @property
+    def active_lineups(self) -> list[Lineup]:
+        """The lineup entries not replaced, by team and batting order."""
+        return [entry for entry in self.lineups if entry.is_active]
 
 
 class RollbackResult(BaseModel):

@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, JsonValue, TypeAdapter, ValidationError
+from pydantic_core import to_json
 
 from gamedb import replay
 from gamedb.errors import (
@@ -59,6 +60,7 @@ from gamedb.validation import (
     as_type,
 )
 from gamedb_gen import Executor, games, lineups, plays, rolls, rosters, sessions, stats
+from gamedb_gen import rolls as roll_queries
 from gamedb_gen.models import (
     Game,
     GameMode,
@@ -72,13 +74,13 @@ from gamedb_gen.models import (
     Roll,
     RosterLink,
 )
-from gamedb_gen.rolls import save_rolls
 
 __all__ = ["Operations", "Substitution", "checked_rolls", "checked_substitution"]
 
+_stored_rolls = TypeAdapter(list[Roll])
+
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
-_rolls_json = TypeAdapter(list[RollRecord])
 _plays_json = TypeAdapter(list[PlayData])
 _states_json = TypeAdapter(list[StateChange])
 _substitutions_json: TypeAdapter[list[dict[str, Any]]] = TypeAdapter(list[dict[str, Any]])
@@ -190,6 +192,21 @@ class Operations:
         async def work(conn: Executor) -> StateUpdate:
             nonlocal attempts
             attempts += 1
+            written = await games.write_game_state(
+                conn,
+                id=gid,
+                current_inning=state.inning,
+                current_half=state.half,
+                home_score=state.home_score,
+                away_score=state.away_score,
+                outs=outs,
+                status=new_status,
+                expected_version=expected_version,
+            )
+            if written is not None:
+                return StateUpdate(state_version=written, changed=True)
+            # Nothing written: the statement that also says why (and writes if a concurrent
+            # change made the state differ since).
             row = await games.update_game_state(
                 conn,
                 id=gid,
@@ -677,26 +694,34 @@ class Operations:
     async def save_rolls_batch(
         self, rolls: Sequence[RollRecord | Mapping[str, Any] | EngineRoll]
     ) -> int:
-        """Store a batch of rolls in one statement; returns how many were new. Rolls already
-        stored (same game and ``roll_id``) are skipped, so a re-sent batch never duplicates.
-        A roll is a :class:`RollRecord`, its dict, or the engine's dice object (read by
-        attribute, see :class:`RollRecord`)."""
-        batch = checked_rolls(rolls)
+        """Store a batch of rolls in one statement, in the order given; returns how many were
+        new. A roll already stored (same game and ``roll_id``) with the same content is
+        skipped, so a re-sent batch never duplicates; one with other content (or two of the
+        batch with one id and other content) raises :class:`ConstraintViolation` and stores
+        nothing of the batch. A roll is a :class:`RollRecord`, its dict, or the engine's dice
+        object (read by attribute, see :class:`RollRecord`)."""
+        batch = _distinct_rolls(checked_rolls(rolls))
         if not batch:
             return 0
         # An error names the batch's game only when it has one: "game X does not exist" must
         # not blame the first roll's game for another roll's.
         games_ = {roll.game_id for roll in batch}
         gid = games_.pop() if len(games_) == 1 else None
-        payload = _rolls_json.dump_json(batch).decode()
+        columns = _roll_columns(batch)
 
         async def work(conn: Executor) -> int:
-            return await save_rolls(conn, rolls=payload) or 0
+            outcome = await roll_queries.save_rolls_batch(conn, **columns)
+            assert outcome is not None, "SaveRollsBatch always answers with one row"
+            if outcome.clashing:
+                raise _roll_conflict(batch[outcome.clashing[0] - 1])
+            if outcome.inserted + outcome.stored < len(batch):
+                await _check_stored_rolls(conn, batch)
+            return outcome.inserted
 
         return await self._run(gid, work)
 
     async def get_rolls_for_game(self, game_id: uuid.UUID) -> list[Roll]:
-        """The game's rolls in the order they were rolled."""
+        """The game's rolls in the order they were handed over."""
         gid = as_game_id(game_id)
         return await self._run(gid, lambda conn: rolls.get_rolls_for_game(conn, game_id=gid))
 
@@ -705,15 +730,45 @@ class Operations:
     async def load_game_state(
         self, game_id: uuid.UUID, *, include_rolls: bool = False
     ) -> GameSnapshot | None:
-        """The whole game (game, active lineups, plays, roster, session, and rolls when asked)
-        read by one statement, so from one consistent snapshot; ``None`` for an unknown game."""
+        """The whole game (game, every lineup entry, plays, roster, session, and rolls when
+        asked) read by one statement, so from one consistent snapshot; ``None`` for an
+        unknown game."""
         gid = as_game_id(game_id)
         as_type(include_rolls, bool, "include_rolls", gid)
-        document = await self._run(
+        rows = await self._run(
             gid,
             lambda conn: games.load_game_snapshot(conn, game_id=gid, include_rolls=include_rolls),
         )
-        return None if document is None else GameSnapshot.model_validate_json(document)
+        game: Game | None = None
+        session: GameSession | None = None
+        lineups_: list[Lineup] = []
+        plays_: list[Play] = []
+        roster: list[RosterLink] = []
+        rolls_: list[Roll] | None = None
+        for row in rows:
+            if row.play is not None:
+                plays_.append(row.play)
+            elif row.lineup is not None:
+                lineups_.append(row.lineup)
+            elif row.roster_link is not None:
+                roster.append(row.roster_link)
+            elif row.game is not None:
+                game = row.game
+            elif row.session is not None:
+                session = row.session
+            elif row.rolls is not None:
+                rolls_ = _stored_rolls.validate_json(row.rolls)
+        if game is None:
+            return None
+        # The parts are models of trusted rows already: constructing skips checking them again.
+        return GameSnapshot.model_construct(
+            game=game,
+            lineups=lineups_,
+            plays=plays_,
+            roster=roster,
+            session=session,
+            rolls=rolls_,
+        )
 
     # ---- rollback ------------------------------------------------------------------------
 
@@ -1025,6 +1080,61 @@ async def _substitute(conn: Executor, sub: Substitution) -> Lineup:
         f"lineup entry {sub.replacing_id} of game {gid} is no longer active",
         game_id=gid,
         constraint="lineups_replacing_fkey",
+    )
+
+
+def _distinct_rolls(batch: list[RollRecord]) -> list[RollRecord]:
+    """``batch`` with a roll handed over twice kept once (its first time); two rolls under
+    one id that are not the same roll raise :class:`ConstraintViolation`."""
+    seen: dict[tuple[uuid.UUID, str], RollRecord] = {}
+    for roll in batch:
+        first = seen.setdefault((roll.game_id, roll.roll_id), roll)
+        if first is not roll and not first.matches(roll):
+            raise ConstraintViolation(
+                f"the batch holds two different rolls {roll.roll_id!r} for game {roll.game_id}",
+                game_id=roll.game_id,
+                constraint="rolls_pkey",
+            )
+    return batch if len(seen) == len(batch) else list(seen.values())
+
+
+def _roll_columns(batch: list[RollRecord]) -> dict[str, list[Any]]:
+    """The batch as the arrays ``SaveRollsBatch`` takes, one a column, JSON as text."""
+    return {
+        "game_ids": [roll.game_id for roll in batch],
+        "roll_ids": [roll.roll_id for roll in batch],
+        "roll_types": [roll.roll_type for roll in batch],
+        "play_numbers": [roll.play_number for roll in batch],
+        "team_ids": [roll.team_id for roll in batch],
+        "player_ids": [roll.player_id for roll in batch],
+        "roll_data": [roll.roll_data.model_dump_json() for roll in batch],
+        "contexts": [
+            None if roll.context is None else to_json(roll.context).decode() for roll in batch
+        ],
+        "rolled_ats": [roll.rolled_at for roll in batch],
+    }
+
+
+async def _check_stored_rolls(conn: Executor, batch: list[RollRecord]) -> None:
+    """Raise :class:`ConstraintViolation` unless every roll of ``batch`` is stored as given:
+    for rolls a concurrent writer committed while the batch was being written (the batch's
+    other rolls are stored by then; those two writers raced with different dice)."""
+    for game_id in dict.fromkeys(roll.game_id for roll in batch):
+        mine = [roll for roll in batch if roll.game_id == game_id]
+        stored = await rolls.get_rolls_by_ids(
+            conn, game_id=game_id, roll_ids=[roll.roll_id for roll in mine]
+        )
+        by_id = {roll.roll_id: roll for roll in stored}
+        for roll in mine:
+            if roll.roll_id not in by_id or not roll.matches(by_id[roll.roll_id]):
+                raise _roll_conflict(roll)
+
+
+def _roll_conflict(roll: RollRecord) -> ConstraintViolation:
+    return ConstraintViolation(
+        f"game {roll.game_id} already has a different roll {roll.roll_id!r}",
+        game_id=roll.game_id,
+        constraint="rolls_pkey",
     )
 
 

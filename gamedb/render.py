@@ -76,7 +76,7 @@ def situation(game: Game, plays: Sequence[Play]) -> str:
 def game_state(snapshot: GameSnapshot) -> str:
     """The game's row, its last play and what recovery holds for it, one fact a line."""
     game, plays = snapshot.game, snapshot.plays
-    substitutions = sum(entry.replacing_id is not None for entry in snapshot.lineups)
+    substitutions = sum(entry.replacing_id is not None for entry in snapshot.active_lineups)
     rows = [
         (
             "Game",
@@ -87,7 +87,7 @@ def game_state(snapshot: GameSnapshot) -> str:
         ("Plays", f"{len(plays):,} (last: {_last_play(plays)})"),
         (
             "Lineups",
-            f"{count(len(snapshot.lineups), 'active entry')} "
+            f"{count(len(snapshot.active_lineups), 'active entry')} "
             f"({count(substitutions, 'substitute')}), roster of {len(snapshot.roster):,}",
         ),
         (

@@ -58,6 +58,35 @@ SELECT
     (SELECT t.matches FROM target AS t) AS matches,
     (SELECT u.state_version FROM updated AS u) AS new_version;
 
+-- name: WriteGameState :one
+-- Write the game state in one plain UPDATE when it differs from the stored one (and, with
+-- expected_version, only over that version): the new state_version, or no row when nothing
+-- was written, which UpdateGameState then tells apart (unknown game, unchanged, stale).
+UPDATE games SET
+    current_inning = @current_inning,
+    current_half = @current_half,
+    home_score = @home_score,
+    away_score = @away_score,
+    outs = COALESCE(sqlc.narg(outs), games.outs),
+    status = COALESCE(sqlc.narg(status), games.status),
+    completed_at = CASE
+        WHEN COALESCE(sqlc.narg(status), games.status) = 'completed'
+            THEN COALESCE(games.completed_at, clock.now)
+    END,
+    state_version = games.state_version + 1,
+    updated_at = clock.now
+-- now() read as a row, as in UpdateGameState: Citus refuses it inside CASE or COALESCE.
+FROM (SELECT now() AS now) AS clock
+WHERE games.id = @id
+    AND (sqlc.narg(expected_version)::bigint IS NULL
+         OR games.state_version = sqlc.narg(expected_version)::bigint)
+    AND (games.current_inning, games.current_half, games.home_score, games.away_score,
+         games.outs, games.status)
+        IS DISTINCT FROM
+        (@current_inning, @current_half, @home_score, @away_score,
+         COALESCE(sqlc.narg(outs), games.outs), COALESCE(sqlc.narg(status), games.status))
+RETURNING games.state_version;
+
 -- name: RestoreGameState :one
 -- Put the game back to a recomputed state (rollback); always bumps the version. With
 -- @reopen (plays were removed), a completed game is active again.
@@ -78,31 +107,43 @@ RETURNING *;
 -- Delete a game and, by cascade, every row that belongs to it.
 DELETE FROM games WHERE id = @id;
 
--- name: LoadGameSnapshot :one
--- The whole game as one JSON document, read in one statement and so from one snapshot:
--- the game, both active lineups, every play, the roster, the session and (when asked) rolls.
--- Every table is filtered by @game_id itself, so Citus plans it for the game's shard alone.
-SELECT json_build_object(
-    'game', row_to_json(g),
-    'lineups', COALESCE((
-        SELECT json_agg(l ORDER BY l.team_id, l.batting_order NULLS LAST, l.id)
-        FROM lineups AS l WHERE l.game_id = @game_id AND l.is_active
-    ), '[]'),
-    'plays', COALESCE((
-        SELECT json_agg(p ORDER BY p.play_number) FROM plays AS p WHERE p.game_id = @game_id
-    ), '[]'),
-    'roster', COALESCE((
-        SELECT json_agg(r ORDER BY r.team_id, r.id) FROM roster_links AS r
-        WHERE r.game_id = @game_id
-    ), '[]'),
-    'session', (SELECT row_to_json(s) FROM game_sessions AS s WHERE s.game_id = @game_id),
-    'rolls', CASE WHEN @include_rolls::boolean THEN COALESCE((
-        SELECT json_agg(ro ORDER BY ro.rolled_at, ro.roll_id) FROM rolls AS ro
-        WHERE ro.game_id = @game_id
-    ), '[]') END
-)::text AS snapshot
-FROM games AS g
-WHERE g.id = @game_id;
+-- name: LoadGameSnapshot :many
+-- The whole game, read in one statement and so from one snapshot: the game, every lineup
+-- entry (replaced ones too, which earlier plays name), every play, the roster, the session
+-- and (when asked) the rolls in the order they were handed over. One row a table row, in
+-- the column of its table (the others NULL), ordered by part and position in the part; no
+-- game row for an unknown game. Whole rows travel in binary, but the rolls, mostly jsonb,
+-- which are cheapest to send as one JSON text. Each table is filtered by game_id itself, so
+-- that a distributed deployment serves the statement from the game's one shard.
+SELECT
+    0 AS part, 0::bigint AS position, g::games AS game, NULL::lineups AS lineup,
+    NULL::plays AS play, NULL::roster_links AS roster_link, NULL::game_sessions AS session,
+    NULL::text AS rolls
+FROM games AS g WHERE g.id = @game_id
+UNION ALL
+SELECT
+    1, row_number() OVER (ORDER BY l.team_id, l.batting_order NULLS LAST, l.id), NULL,
+    l::lineups, NULL, NULL, NULL, NULL
+FROM lineups AS l WHERE l.game_id = @game_id
+UNION ALL
+SELECT 2, p.play_number, NULL, NULL, p::plays, NULL, NULL, NULL
+FROM plays AS p WHERE p.game_id = @game_id
+UNION ALL
+SELECT
+    3, row_number() OVER (ORDER BY r.team_id, r.id), NULL, NULL, NULL, r::roster_links, NULL,
+    NULL
+FROM roster_links AS r WHERE r.game_id = @game_id
+UNION ALL
+SELECT 4, 0, NULL, NULL, NULL, NULL, s::game_sessions, NULL
+FROM game_sessions AS s WHERE s.game_id = @game_id
+UNION ALL
+SELECT
+    5, 0, NULL, NULL, NULL, NULL, NULL,
+    COALESCE((
+        SELECT json_agg(ro ORDER BY ro.ordinal) FROM rolls AS ro WHERE ro.game_id = @game_id
+    ), '[]')::text
+WHERE @include_rolls::boolean
+ORDER BY part, position;
 
 -- name: ListGames :many
 -- Games across all of them, newest first, each filter applying when given: an operator's

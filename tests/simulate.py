@@ -19,6 +19,7 @@ import dataclasses
 import datetime
 import random
 import uuid
+from collections.abc import Iterable
 
 from pydantic import JsonValue
 
@@ -29,12 +30,13 @@ from gamedb import (
     Half,
     Lineup,
     PdRosterLinkData,
+    Play,
     PlayData,
     RollRecord,
     SbaRosterLinkData,
 )
 
-__all__ = ["AWAY", "HOME", "SimulatedGame", "Team"]
+__all__ = ["AWAY", "HOME", "SimulatedGame", "Team", "lineup_ids_named"]
 
 HOME, AWAY = 1, 2
 ROLLS_START = datetime.datetime(2026, 11, 27, 19, 5, tzinfo=datetime.UTC)
@@ -363,6 +365,23 @@ class SimulatedGame:
             team.batters[chosen] = entry.id
         self.substitutions.append(entry)
         return entry
+
+
+def lineup_ids_named(plays: Iterable[PlayData | Play]) -> set[int]:
+    """Every lineup entry the plays name: batters, pitchers, catchers and runners."""
+    return {
+        lineup_id
+        for play in plays
+        for lineup_id in (
+            play.batter_id,
+            play.pitcher_id,
+            play.catcher_id,
+            play.on_first_id,
+            play.on_second_id,
+            play.on_third_id,
+        )
+        if lineup_id is not None
+    }
 
 
 def _member_id(team_id: int, slot: int) -> int:

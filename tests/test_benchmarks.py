@@ -21,6 +21,7 @@ OPERATIONS = [
     "save_play",
     "update_game_state",
     "load_game_state (20 plays)",
+    "load_game_state (20 plays, 40 rolls)",
     "save_rolls_batch (3 rolls)",
     "save_rolls_batch (30 rolls)",
     "write-behind plays/s (4 games)",

@@ -630,7 +630,7 @@ async def test_verification_notices_what_the_database_lost(database_url: str) ->
     text = "\n".join(found)
     assert "play 7 differs in rbi" in text
     assert "rolls:" in text
-    assert "active lineups:" in text
+    assert "\nlineups:" in text
     assert "game row" in text
     assert compare(record, None) == ["the game is not in the database"]
 

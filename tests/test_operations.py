@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import uuid
 from typing import Any
 
@@ -133,6 +134,64 @@ async def test_batch_save_rolls_is_idempotent(db: Database) -> None:
     assert by_id["r7"].roll_data.dice == {"d6": 2} and by_id["r7"].roll_data.total == 7
     assert by_id["r7"].context == {"note": "x", "i": 7}
     assert await db.save_rolls_batch([]) == 0
+
+
+def dice(game_id: uuid.UUID, roll_id: str, d20: int, **extra: Any) -> RollRecord:
+    return RollRecord(
+        game_id=game_id,
+        roll_id=roll_id,
+        roll_type="ab_roll",
+        play_number=1,
+        roll_data={"dice": {"d20": d20}, "total": d20},
+        **extra,
+    )
+
+
+async def test_a_re_sent_roll_with_other_dice_is_refused_and_stores_nothing(db: Database) -> None:
+    game = await set_up_game(db)
+    assert await db.save_rolls_batch([dice(game.game_id, "r1", 17)]) == 1
+    before = await table_counts(db)
+    with pytest.raises(ConstraintViolation) as caught:
+        await db.save_rolls_batch([dice(game.game_id, "r2", 3), dice(game.game_id, "r1", 4)])
+    assert caught.value.game_id == game.game_id and caught.value.constraint == "rolls_pkey"
+    assert "r1" in str(caught.value)
+    assert await table_counts(db) == before, "nothing of the refused batch is stored"
+    [stored] = await db.get_rolls_for_game(game.game_id)
+    assert stored.roll_data.dice == {"d20": 17}, "the stored dice stand"
+    moment = stored.rolled_at + datetime.timedelta(seconds=1)
+    with pytest.raises(ConstraintViolation):
+        await db.save_rolls_batch([dice(game.game_id, "r1", 17, rolled_at=moment)])
+    # The same roll again, with or without its time, is a retry.
+    assert await db.save_rolls_batch([dice(game.game_id, "r1", 17)]) == 0
+    assert (
+        await db.save_rolls_batch([dice(game.game_id, "r1", 17, rolled_at=stored.rolled_at)]) == 0
+    )
+
+
+async def test_one_roll_id_twice_in_a_batch(db: Database) -> None:
+    game = await set_up_game(db)
+    before = await table_counts(db)
+    with pytest.raises(ConstraintViolation) as caught:
+        await db.save_rolls_batch([dice(game.game_id, "r1", 5), dice(game.game_id, "r1", 6)])
+    assert caught.value.game_id == game.game_id and caught.value.constraint == "rolls_pkey"
+    assert await table_counts(db) == before
+    same = dice(game.game_id, "r1", 5)
+    assert await db.save_rolls_batch([same, dice(game.game_id, "r2", 1), same]) == 2
+    assert [r.roll_id for r in await db.get_rolls_for_game(game.game_id)] == ["r1", "r2"]
+
+
+async def test_rolls_come_back_in_the_order_they_were_handed_over(db: Database) -> None:
+    game = await set_up_game(db)
+    ids = [f"r{n}" for n in range(1, 13)]  # as text r10 < r11 < r12 < r2
+    async with db.transaction() as tx:  # one now(): rolled_at cannot order them
+        await tx.save_rolls_batch([dice(game.game_id, roll_id, 1) for roll_id in ids[:7]])
+        await tx.save_rolls_batch([dice(game.game_id, roll_id, 2) for roll_id in ids[7:]])
+    await db.save_rolls_batch([dice(game.game_id, "a-late", 3)])
+    expected = [*ids, "a-late"]
+    assert [r.roll_id for r in await db.get_rolls_for_game(game.game_id)] == expected
+    snapshot = await db.load_game_state(game.game_id, include_rolls=True)
+    assert snapshot is not None and snapshot.rolls is not None
+    assert [r.roll_id for r in snapshot.rolls] == expected
 
 
 async def test_rollback_building_blocks_return_counts(db: Database) -> None:

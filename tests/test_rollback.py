@@ -192,7 +192,7 @@ async def test_rollback_to_play_rewinds_the_whole_game(db: Database, league: str
         assert snapshot is not None
         assert snapshot.game == stored
         assert [p.play_number for p in snapshot.plays] == list(range(1, target + 1))
-        assert lineup_ids(snapshot.lineups) == lineup_ids(scripted.active_after[target])
+        assert lineup_ids(snapshot.active_lineups) == lineup_ids(scripted.active_after[target])
         assert snapshot.rolls is not None
         assert sorted(r.play_number or 0 for r in snapshot.rolls) == rolled_plays(target)
         last = target

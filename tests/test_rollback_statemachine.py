@@ -162,7 +162,7 @@ class RollbackMachine(RuleBasedStateMachine):
         replayed = replay_state(stored.plays)
         assert replayed == game.state
         assert stored_state(stored.game) == replayed
-        assert stored.lineups == game.expected_lineups()
+        assert stored.active_lineups == game.expected_lineups()
         assert stored.session == game.session
 
 

@@ -20,6 +20,7 @@ from gamedb.simulation import (
     Substitution,
     Undo,
 )
+from tests.simulate import lineup_ids_named
 
 CLOCK_START = datetime.datetime(2026, 11, 27, 19, 5, tzinfo=datetime.UTC)
 
@@ -109,19 +110,6 @@ def test_play_offline_hands_out_the_given_lineup_ids_in_order() -> None:
     assert substitutes
     assert all(entry.id > handed[len(starters) - 1] for entry in substitutes)
     assert sorted(handed) == handed
-    used = {
-        lineup_id
-        for play in record.plays
-        for lineup_id in (
-            play.batter_id,
-            play.pitcher_id,
-            play.catcher_id,
-            play.on_first_id,
-            play.on_second_id,
-            play.on_third_id,
-        )
-        if lineup_id is not None
-    }
-    assert used <= set(handed)
+    assert lineup_ids_named(record.plays) <= set(handed)
     appearances = [event.play for event in events if isinstance(event, PlateAppearance)]
     assert appearances[-1] == record.plays[-1]

@@ -65,7 +65,8 @@ class TypeOverride:
 
 @dataclass(frozen=True)
 class NullabilityOverride:
-    """Force the nullability of one result column of one query."""
+    """Force the nullability of one result column of one query, or (``not_null: false``)
+    let the elements of one array parameter be NULL."""
 
     index: int
     query: str

@@ -25,6 +25,7 @@ from .request import Column, Query, Request, Table
 from .types import (
     FIRST_PARTY,
     JSON_TYPES,
+    LOCAL,
     THIRD_PARTY,
     Import,
     PyType,
@@ -116,6 +117,9 @@ class ModelPlan:
     positional: bool = False
     #: the table a table model describes
     table: str = ""
+    #: a NamedTuple rather than a pydantic model: a result row holding whole table rows,
+    #: already models, which only a tuple carries to the caller without a second look
+    named_tuple: bool = False
 
 
 @dataclass(frozen=True)
@@ -246,19 +250,30 @@ class _Planner:
         for n in self.options.nullability:
             self.nullability[(n.query, n.column)] = n
         queries = {q.name: q for q in self.request.queries}
-        checks: list[tuple[str, str, str]] = [
-            (o.query, o.column, o.describe()) for o in self.options.overrides if o.query
+        checks: list[tuple[str, str, str, bool]] = [
+            (o.query, o.column, o.describe(), False) for o in self.options.overrides if o.query
         ]
-        checks += [(n.query, n.column, n.describe()) for n in self.options.nullability]
-        for query_name, column, where in checks:
+        checks += [(n.query, n.column, n.describe(), True) for n in self.options.nullability]
+        for query_name, column, where, on_parameters in checks:
             query = queries.get(query_name)
             if query is None:
                 raise GenerateError(f"invalid plugin options: {where}: no query {query_name}")
-            if all(c.name != column for c in query.columns):
+            if any(c.name == column for c in query.columns):
+                continue
+            param = next((p.column for p in query.params if p.column.name == column), None)
+            if on_parameters and param is not None and self._dims(param):
+                continue
+            raise GenerateError(
+                f"invalid plugin options: {where}: query {query_name} has no result "
+                f"column {column!r}" + (" nor array parameter" if on_parameters else ""),
+                filename=query.filename,
+            )
+        for n in self.options.nullability:
+            if n.not_null and all(c.name != n.column for c in queries[n.query].columns):
                 raise GenerateError(
-                    f"invalid plugin options: {where}: query {query_name} has no result "
-                    f"column {column!r}",
-                    filename=query.filename,
+                    f"invalid plugin options: {n.describe()}: an array parameter takes only "
+                    "'not_null: false' (its elements may be NULL)",
+                    filename=queries[n.query].filename,
                 )
 
     def _check_model_names(self) -> None:
@@ -312,6 +327,10 @@ class _Planner:
             override = self.table_overrides.get(key)
         if override is not None:
             resolved = self._override_type(override, column)
+        elif self._row_table(column.type.name):
+            resolved = self.row_type(self._row_table(column.type.name)).with_dims(
+                self._dims(column)
+            )
         else:
             try:
                 resolved = self.mapper.scalar(column.type.name, self.default_schema)
@@ -325,11 +344,34 @@ class _Planner:
                 ) from None
             resolved = resolved.with_dims(max(resolved.array_dims, self._dims(column)))
         not_null = column.not_null
-        if query is not None and what == "column":
+        if query is not None:
             nullability = self.nullability.get((query.name, column.name))
-            if nullability is not None:
+            if nullability is not None and what == "column":
                 not_null = nullability.not_null
+            elif nullability is not None:
+                resolved = resolved.with_nullable_elements()
         return resolved.with_nullable(not not_null)
+
+    def _row_table(self, type_name: str) -> str:
+        """The table whose composite (row) type ``type_name`` is, else ''."""
+        name, _ = normalise_type_name(type_name)
+        name = name.removeprefix(f"{self.default_schema}.")
+        return name if name in self.tables else ""
+
+    def row_type(self, table: str) -> PyType:
+        """A whole row of ``table``, as the table's model."""
+        model = self.table_model(table)
+        imports = {Import(LOCAL, self.mapper.models_module, model.name)}
+        for f in model.fields:
+            if f.type.kind != "plain":
+                imports |= f.type.imports
+        return PyType(
+            model.name,
+            frozenset(imports),
+            "row",
+            fields=tuple((f.alias or f.name, f.name, f.type) for f in model.fields),
+            table=table,
+        )
 
     # -- tables ----------------------------------------------------------------------------
 
@@ -420,10 +462,12 @@ class _Planner:
             if model:
                 return replace(plan, model=model)
             row_name = f"{pascal_case(query.name)}Row"
+            holds_rows = any(t.kind == "row" for t in types)
             fields, positional = _fields(
-                [(c.name, t) for c, t in zip(query.columns, types, strict=True)]
+                [(c.name, t) for c, t in zip(query.columns, types, strict=True)],
+                tuple_fields=holds_rows,
             )
-            row = ModelPlan(row_name, fields, positional)
+            row = ModelPlan(row_name, fields, positional or holds_rows, named_tuple=holds_rows)
             return replace(plan, model=row_name, row_model=row)
         if query.cmd == ":copyfrom":
             table = query.insert_into_table

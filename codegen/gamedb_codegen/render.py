@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from . import __version__
+from .naming import snake_case, upper_snake
 from .plan import EnumPlan, ModelPlan, ModulePlan, PackagePlan, QueryPlan
 from .types import LOCAL, STDLIB, THIRD_PARTY, Import, PyType
 
@@ -241,7 +242,10 @@ def _convert(expr: str, t: PyType, element: Callable[[str], str], depth: int = 0
         return f"None if {expr} is None else {inner}"
     if t.array_dims:
         var = "v" if depth == 0 else f"v{depth}"
-        inner = _convert(var, t.with_dims(t.array_dims - 1), element, depth + 1)
+        inner_type = t.with_dims(t.array_dims - 1)
+        if t.array_dims == 1 and t.elements_nullable:
+            inner_type = inner_type.with_nullable(True)
+        inner = _convert(var, inner_type, element, depth + 1)
         return f"[{inner} for {var} in {expr}]"
     return element(expr)
 
@@ -259,7 +263,78 @@ def from_db(expr: str, t: PyType) -> str | None:
         return _convert(expr, t, lambda e: f"{t.element}({e})")
     if t.kind == "model":
         return _convert(expr, t, lambda e: f"{t.element}.model_validate({e})")
+    if t.kind == "row":
+        return _convert(expr, t, lambda e: f"{_row_helper(t)}({e})")
     return None
+
+
+def _row_helper(t: PyType) -> str:
+    """The module-private function turning a decoded row of ``t``'s table into its model."""
+    return f"_{snake_case(t.element)}_from_row"
+
+
+def _row_types(t: PyType) -> Iterable[PyType]:
+    """``t`` and every row type within it, if it is a row type."""
+    if t.kind == "row":
+        yield t
+        for _, _, field in t.fields:
+            yield from _row_types(field)
+
+
+def _render_row_helper(t: PyType) -> tuple[list[str], set[Import]]:
+    imports = {
+        *t.imports,
+        Import(THIRD_PARTY, "asyncpg"),
+        Import(LOCAL, f".{EXECUTOR_MODULE}", "trusted_model"),
+    }
+    lines = [f"def {_row_helper(t)}(row: asyncpg.Record) -> {t.element}:"]
+    lines += docstring(
+        INDENT,
+        [f"A {t.element} of a row asyncpg decoded into the column types (not validated again)."],
+    )
+    names = _columns_constant(t)
+    lines += [
+        f"{INDENT}if len(row) == len({names}):",
+        f"{INDENT * 2}values = dict(zip({names}, row, strict=True))",
+        f"{INDENT}else:",
+        f"{INDENT * 2}# The table has a column this code does not know yet (a later migration).",
+        f"{INDENT * 2}values = {{column: row[column] for column in {names}}}",
+    ]
+    for column, name, field in t.fields:
+        value = f'values["{name}"]'
+        if name != column:
+            lines.append(f'{INDENT}{value} = values.pop("{column}")')
+        if field.kind == "model":
+            # JSON this model stored: trusted like the row around it.
+            conversion = _convert(value, field, _trusted_json(field.element))
+        else:
+            conversion = from_db(value, field) or ""
+        if conversion:
+            lines += _assignment(f"{INDENT}{value} = ", conversion)
+    lines.append(f"{INDENT}return trusted_model({t.element}, values)")
+    return lines, imports
+
+
+def _columns_constant(t: PyType) -> str:
+    return f"_{upper_snake(t.table)}_COLUMNS"
+
+
+def _render_row_columns(t: PyType) -> list[str]:
+    """The module constant naming the columns of ``t``'s table, in order."""
+    names = [_string_literal(column) for column, _, _ in t.fields]
+    return bracketed("", f"{_columns_constant(t)} = (", names, ")")
+
+
+def _trusted_json(model: str) -> Callable[[str], str]:
+    return lambda expression: f"{model}.model_construct(**{expression})"
+
+
+def _assignment(head: str, expression: str) -> list[str]:
+    """``head + expression``, wrapped in parentheses over three lines when too long."""
+    if len(head) + len(expression) <= LINE_LENGTH:
+        return [head + expression]
+    indent = head[: len(head) - len(head.lstrip())]
+    return [head + "(", f"{indent}{INDENT}{expression}", f"{indent})"]
 
 
 # -- modules ---------------------------------------------------------------------------------
@@ -344,7 +419,9 @@ def _render_query(q: QueryPlan) -> tuple[list[list[str]], set[Import]]:
     blocks: list[list[str]] = []
     query = q.query
     if q.row_model is not None:
-        lines, used = render_model(q.row_model, f"A result row of {query.name}.")
+        lines, used = render_model(
+            q.row_model, f"A result row of {query.name}.", named_tuple=q.row_model.named_tuple
+        )
         imports |= used
         blocks.append(lines)
     if q.params_tuple is not None:
@@ -420,6 +497,16 @@ def _render_query(q: QueryPlan) -> tuple[list[list[str]], set[Import]]:
     return blocks, imports
 
 
+def _converted_fields(var: str, q: QueryPlan) -> list[str]:
+    """``name=value`` for each field of the row model, read by position from ``var`` and
+    converted where its type needs it."""
+    assert q.row_model is not None
+    return [
+        f"{f.name}={from_db(f'{var}[{i}]', f.type) or f'{var}[{i}]'}"
+        for i, f in enumerate(q.row_model.fields)
+    ]
+
+
 def _build_result(var: str, q: QueryPlan, indent: str) -> list[str]:
     if q.scalar is not None:
         converted = from_db(f"{var}[0]", q.scalar)
@@ -432,8 +519,7 @@ def _build_result(var: str, q: QueryPlan, indent: str) -> list[str]:
     assert q.model
     row_model = q.row_model
     if row_model is not None and row_model.positional:
-        items = [f"{f.name}={var}[{i}]" for i, f in enumerate(row_model.fields)]
-        return bracketed(indent, f"return {q.model}(", items, ")")
+        return bracketed(indent, f"return {q.model}(", _converted_fields(var, q), ")")
     return [f"{indent}return {q.model}.model_validate(dict({var}))"]
 
 
@@ -443,8 +529,7 @@ def _element(q: QueryPlan) -> list[str]:
         return [from_db("r[0]", q.scalar) or "r[0]"]
     row_model = q.row_model
     if row_model is not None and row_model.positional:
-        items = [f"{f.name}=r[{i}]" for i, f in enumerate(row_model.fields)]
-        return bracketed("", f"{q.model}(", items, ")")
+        return bracketed("", f"{q.model}(", _converted_fields("r", q), ")")
     return [f"{q.model}.model_validate(dict(r))"]
 
 
@@ -480,6 +565,17 @@ def render_query_module(plan: PackagePlan, module: ModulePlan) -> str:
     """One module per query file."""
     imports: set[Import] = set()
     blocks: list[list[str]] = []
+    row_types: dict[str, PyType] = {}
+    for q in module.queries:
+        columns = q.row_model.fields if q.row_model is not None else ()
+        for f in columns:
+            row_types.update((t.element, t) for t in _row_types(f.type))
+        if q.scalar is not None:
+            row_types.update((t.element, t) for t in _row_types(q.scalar))
+    for _, row_type in sorted(row_types.items()):
+        helper, used = _render_row_helper(row_type)
+        imports |= used
+        blocks += [_render_row_columns(row_type), helper]
     for q in module.queries:
         query_blocks, used = _render_query(q)
         imports |= used
@@ -490,11 +586,14 @@ def render_query_module(plan: PackagePlan, module: ModulePlan) -> str:
 EXECUTOR_SOURCE = '''\
 import json
 from collections.abc import Iterable, Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import asyncpg
+from pydantic import BaseModel
 
-__all__ = ["Executor", "register_codecs", "rows_affected"]
+__all__ = ["Executor", "register_codecs", "rows_affected", "trusted_model"]
+
+M = TypeVar("M", bound=BaseModel)
 
 
 class Executor(Protocol):
@@ -531,6 +630,29 @@ def rows_affected(status: str) -> int:
     return int(status.rpartition(" ")[2])
 
 
+_set_attribute = object.__setattr__
+_FIELDS_SET: dict[type[BaseModel], set[str]] = {}
+
+
+def trusted_model(model: type[M], values: dict[str, Any]) -> M:
+    """``model`` holding ``values`` (its fields, all of them) as they are.
+
+    Only for a row of the table ``model`` was generated from, decoded by asyncpg into the
+    column types already: validating it again field by field would only cost time (this is
+    what ``model.model_construct`` does, without its per-field bookkeeping).
+    """
+    instance = model.__new__(model)
+    _set_attribute(instance, "__dict__", values)
+    # Every field is set; pydantic copies this set before it changes one (model_copy).
+    fields_set = _FIELDS_SET.get(model)
+    if fields_set is None:
+        fields_set = _FIELDS_SET[model] = set(model.model_fields)
+    _set_attribute(instance, "__pydantic_fields_set__", fields_set)
+    _set_attribute(instance, "__pydantic_extra__", None)
+    _set_attribute(instance, "__pydantic_private__", None)
+    return instance
+
+
 _COMPACT = (",", ":")
 
 
@@ -555,7 +677,8 @@ async def register_codecs(conn: asyncpg.Connection) -> None:
 
     Call it on every new connection, e.g. ``asyncpg.create_pool(..., init=register_codecs)``.
     The generated queries expect it: json/jsonb parameters are Python data, and
-    ``copy_records_to_table`` (binary COPY) needs binary codecs.
+    ``copy_records_to_table`` (binary COPY) needs binary codecs. When queries return whole
+    table rows, it also has asyncpg learn those row types now, once per connection.
     """
     await conn.set_type_codec(
         "jsonb",
@@ -582,12 +705,44 @@ __all__ = ["Executor", "register_codecs", "rows_affected"]
 '''
 
 
+def render_executor(plan: PackagePlan) -> str:
+    """``_executor.py``; its ``register_codecs`` also makes the connection learn the row
+    types of the tables that queries return whole (asyncpg introspects a type it has not met
+    with extra round trips, which would otherwise fall on a query's first run)."""
+    tables = sorted(
+        {
+            t.element: t.table
+            for m in plan.modules
+            for q in m.queries
+            if q.row_model is not None
+            for f in q.row_model.fields
+            for t in _row_types(f.type)
+        }.values()
+    )
+    text = header(plan.sqlc_version) + "\n" + EXECUTOR_SOURCE
+    if not tables:
+        return text
+    text = text.replace("import json\n", "import contextlib\nimport json\n", 1)
+    register = text.index("async def register_codecs(")
+    names = bracketed("", "_ROW_TYPES = (", [_string_literal(t) for t in tables], ")")
+    learn = [
+        "    # The row types (and their arrays) of the tables that queries return whole rows of;",
+        "    # a database not migrated yet has none, and its queries learn them when they run.",
+        '    types = [f\'"{name}"{dims}\' for name in _ROW_TYPES for dims in ("", "[]")]',
+        "    with contextlib.suppress(asyncpg.UndefinedObjectError):",
+        '        await conn.fetchrow("SELECT " + ", ".join(f"NULL::{name}" for name in types))',
+    ]
+    return "\n".join(
+        [text[:register] + "\n".join(names) + "\n\n", text[register:] + "\n".join(learn), ""]
+    )
+
+
 def render_package(plan: PackagePlan) -> list[File]:
     """All generated files, sorted by name."""
     pkg = plan.package
     files = [
         File(f"{pkg}/__init__.py", header(plan.sqlc_version) + "\n" + INIT_SOURCE),
-        File(f"{pkg}/{EXECUTOR_MODULE}.py", header(plan.sqlc_version) + "\n" + EXECUTOR_SOURCE),
+        File(f"{pkg}/{EXECUTOR_MODULE}.py", render_executor(plan)),
         File(f"{pkg}/models.py", render_models(plan)),
         File(f"{pkg}/py.typed", ""),
     ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from .naming import pascal_case
@@ -94,7 +94,7 @@ def normalise_type_name(name: str) -> tuple[str, int]:
     return name, dims
 
 
-Kind = Literal["plain", "enum", "model"]
+Kind = Literal["plain", "enum", "model", "row"]
 
 
 @dataclass(frozen=True)
@@ -105,6 +105,10 @@ class PyType:
     driver boundary: ``plain`` values pass as they are, ``enum`` results need the StrEnum
     constructor, ``model`` values are pydantic models stored as json/jsonb
     (``model_dump(mode="json")`` on the way in, ``model_validate`` on the way out).
+    ``elements_nullable`` lets an array hold ``None`` (SQL NULL) elements. ``row`` values are
+    a table's composite type (a whole row, e.g. ``ARRAY(SELECT t FROM t …)``), decoded by
+    asyncpg into a record and returned as the table's model; ``fields`` are the table's
+    columns, each as (column, model field, type), ``table`` the table's name.
     """
 
     element: str
@@ -112,22 +116,31 @@ class PyType:
     kind: Kind = "plain"
     array_dims: int = 0
     nullable: bool = False
+    elements_nullable: bool = False
+    fields: tuple[tuple[str, str, PyType], ...] = ()
+    table: str = ""
 
     @property
     def annotation(self) -> str:
-        """The full annotation, e.g. ``list[uuid.UUID] | None``."""
+        """The full annotation, e.g. ``list[uuid.UUID] | None`` or ``list[int | None]``."""
         text = self.element
+        if self.array_dims and self.elements_nullable:
+            text = f"{text} | None"
         for _ in range(self.array_dims):
             text = f"list[{text}]"
         return f"{text} | None" if self.nullable else text
 
     def with_nullable(self, nullable: bool) -> PyType:
         """The same type with the given nullability."""
-        return PyType(self.element, self.imports, self.kind, self.array_dims, nullable)
+        return replace(self, nullable=nullable)
 
     def with_dims(self, dims: int) -> PyType:
         """The same type with the given array dimensions."""
-        return PyType(self.element, self.imports, self.kind, dims, self.nullable)
+        return replace(self, array_dims=dims)
+
+    def with_nullable_elements(self) -> PyType:
+        """The same array type, its elements allowed to be ``None``."""
+        return replace(self, elements_nullable=True)
 
 
 class UnknownTypeError(Exception):

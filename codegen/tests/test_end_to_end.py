@@ -15,7 +15,8 @@ import subprocess
 import sys
 import tomllib
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -259,27 +260,13 @@ def test_unsupported_command_fails_and_writes_nothing(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-async def conn(pg_admin_url: str, generated: Generated) -> AsyncIterator[asyncpg.Connection]:
-    name = f"codegen_e2e_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(pg_admin_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    connection = await asyncpg.connect(pg_admin_url, database=name)
-    try:
-        for migration in sorted((generated.root / "schema").glob("*.sql")):
-            up = migration.read_text().split("-- migrate:down")[0]
-            await connection.execute(up.replace("-- migrate:up", ""))
+async def conn(
+    schema_database: Callable[[Path], AbstractAsyncContextManager[asyncpg.Connection]],
+    generated: Generated,
+) -> AsyncIterator[asyncpg.Connection]:
+    async with schema_database(generated.root / "schema") as connection:
         await generated.module("").register_codecs(connection)
         yield connection
-    finally:
-        await connection.close()
-        admin = await asyncpg.connect(pg_admin_url)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
 
 
 def _full_sample(m: ModuleType, payload: Any) -> dict[str, Any]:

@@ -3,13 +3,17 @@
 #   sqlc v1.31.1
 #   sqlc-gen-gamedb v0.1.0
 
+import contextlib
 import json
 from collections.abc import Iterable, Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import asyncpg
+from pydantic import BaseModel
 
-__all__ = ["Executor", "register_codecs", "rows_affected"]
+__all__ = ["Executor", "register_codecs", "rows_affected", "trusted_model"]
+
+M = TypeVar("M", bound=BaseModel)
 
 
 class Executor(Protocol):
@@ -46,6 +50,29 @@ def rows_affected(status: str) -> int:
     return int(status.rpartition(" ")[2])
 
 
+_set_attribute = object.__setattr__
+_FIELDS_SET: dict[type[BaseModel], set[str]] = {}
+
+
+def trusted_model(model: type[M], values: dict[str, Any]) -> M:
+    """``model`` holding ``values`` (its fields, all of them) as they are.
+
+    Only for a row of the table ``model`` was generated from, decoded by asyncpg into the
+    column types already: validating it again field by field would only cost time (this is
+    what ``model.model_construct`` does, without its per-field bookkeeping).
+    """
+    instance = model.__new__(model)
+    _set_attribute(instance, "__dict__", values)
+    # Every field is set; pydantic copies this set before it changes one (model_copy).
+    fields_set = _FIELDS_SET.get(model)
+    if fields_set is None:
+        fields_set = _FIELDS_SET[model] = set(model.model_fields)
+    _set_attribute(instance, "__pydantic_fields_set__", fields_set)
+    _set_attribute(instance, "__pydantic_extra__", None)
+    _set_attribute(instance, "__pydantic_private__", None)
+    return instance
+
+
 _COMPACT = (",", ":")
 
 
@@ -65,12 +92,16 @@ def _decode_json(data: bytes) -> Any:
     return json.loads(data)
 
 
+_ROW_TYPES = ("game_sessions", "games", "lineups", "plays", "roster_links")
+
+
 async def register_codecs(conn: asyncpg.Connection) -> None:
     """Exchange json and jsonb values as Python data (dict, list, str, ...) in binary format.
 
     Call it on every new connection, e.g. ``asyncpg.create_pool(..., init=register_codecs)``.
     The generated queries expect it: json/jsonb parameters are Python data, and
-    ``copy_records_to_table`` (binary COPY) needs binary codecs.
+    ``copy_records_to_table`` (binary COPY) needs binary codecs. When queries return whole
+    table rows, it also has asyncpg learn those row types now, once per connection.
     """
     await conn.set_type_codec(
         "jsonb",
@@ -86,3 +117,8 @@ async def register_codecs(conn: asyncpg.Connection) -> None:
         schema="pg_catalog",
         format="binary",
     )
+    # The row types (and their arrays) of the tables that queries return whole rows of;
+    # a database not migrated yet has none, and its queries learn them when they run.
+    types = [f'"{name}"{dims}' for name in _ROW_TYPES for dims in ("", "[]")]
+    with contextlib.suppress(asyncpg.UndefinedObjectError):
+        await conn.fetchrow("SELECT " + ", ".join(f"NULL::{name}" for name in types))

@@ -6,12 +6,179 @@
 
 import datetime
 import uuid
-from typing import Final
+from typing import Final, NamedTuple
 
+import asyncpg
 from pydantic import BaseModel, ConfigDict
 
-from ._executor import Executor, rows_affected
-from .models import Game, GameMode, GameStatus, GameVisibility, Half, League
+from ._executor import Executor, rows_affected, trusted_model
+from .models import (
+    Game,
+    GameMode,
+    GameSession,
+    GameStatus,
+    GameVisibility,
+    Half,
+    League,
+    Lineup,
+    Play,
+    RosterLink,
+)
+
+_GAMES_COLUMNS = (
+    "id",
+    "league_id",
+    "home_team_id",
+    "away_team_id",
+    "game_mode",
+    "visibility",
+    "status",
+    "current_inning",
+    "current_half",
+    "outs",
+    "home_score",
+    "away_score",
+    "state_version",
+    "created_at",
+    "updated_at",
+    "completed_at",
+)
+
+
+def _game_from_row(row: asyncpg.Record) -> Game:
+    """A Game of a row asyncpg decoded into the column types (not validated again)."""
+    if len(row) == len(_GAMES_COLUMNS):
+        values = dict(zip(_GAMES_COLUMNS, row, strict=True))
+    else:
+        # The table has a column this code does not know yet (a later migration).
+        values = {column: row[column] for column in _GAMES_COLUMNS}
+    values["league_id"] = League(values["league_id"])
+    values["game_mode"] = GameMode(values["game_mode"])
+    values["visibility"] = GameVisibility(values["visibility"])
+    values["status"] = GameStatus(values["status"])
+    values["current_half"] = Half(values["current_half"])
+    return trusted_model(Game, values)
+
+
+_GAME_SESSIONS_COLUMNS = (
+    "game_id",
+    "connected_users",
+    "state_snapshot",
+    "last_action_at",
+    "updated_at",
+)
+
+
+def _game_session_from_row(row: asyncpg.Record) -> GameSession:
+    """A GameSession of a row asyncpg decoded into the column types (not validated again)."""
+    if len(row) == len(_GAME_SESSIONS_COLUMNS):
+        values = dict(zip(_GAME_SESSIONS_COLUMNS, row, strict=True))
+    else:
+        # The table has a column this code does not know yet (a later migration).
+        values = {column: row[column] for column in _GAME_SESSIONS_COLUMNS}
+    return trusted_model(GameSession, values)
+
+
+_LINEUPS_COLUMNS = (
+    "game_id",
+    "id",
+    "league_id",
+    "team_id",
+    "card_id",
+    "player_id",
+    "position",
+    "batting_order",
+    "is_starter",
+    "is_active",
+    "replacing_id",
+    "after_play",
+    "created_at",
+)
+
+
+def _lineup_from_row(row: asyncpg.Record) -> Lineup:
+    """A Lineup of a row asyncpg decoded into the column types (not validated again)."""
+    if len(row) == len(_LINEUPS_COLUMNS):
+        values = dict(zip(_LINEUPS_COLUMNS, row, strict=True))
+    else:
+        # The table has a column this code does not know yet (a later migration).
+        values = {column: row[column] for column in _LINEUPS_COLUMNS}
+    values["league_id"] = League(values["league_id"])
+    return trusted_model(Lineup, values)
+
+
+_PLAYS_COLUMNS = (
+    "game_id",
+    "id",
+    "play_number",
+    "inning",
+    "half",
+    "outs_before",
+    "outs_recorded",
+    "batter_id",
+    "pitcher_id",
+    "catcher_id",
+    "on_first_id",
+    "on_second_id",
+    "on_third_id",
+    "dice_roll",
+    "result_description",
+    "outcome",
+    "pa",
+    "ab",
+    "hit",
+    "double",
+    "triple",
+    "homerun",
+    "bb",
+    "so",
+    "hbp",
+    "rbi",
+    "run",
+    "sb",
+    "cs",
+    "error",
+    "wild_pitch",
+    "passed_ball",
+    "away_score",
+    "home_score",
+    "complete",
+    "created_at",
+)
+
+
+def _play_from_row(row: asyncpg.Record) -> Play:
+    """A Play of a row asyncpg decoded into the column types (not validated again)."""
+    if len(row) == len(_PLAYS_COLUMNS):
+        values = dict(zip(_PLAYS_COLUMNS, row, strict=True))
+    else:
+        # The table has a column this code does not know yet (a later migration).
+        values = {column: row[column] for column in _PLAYS_COLUMNS}
+    values["half"] = Half(values["half"])
+    return trusted_model(Play, values)
+
+
+_ROSTER_LINKS_COLUMNS = (
+    "game_id",
+    "id",
+    "league_id",
+    "team_id",
+    "card_id",
+    "player_id",
+    "created_at",
+)
+
+
+def _roster_link_from_row(row: asyncpg.Record) -> RosterLink:
+    """A RosterLink of a row asyncpg decoded into the column types (not validated again)."""
+    if len(row) == len(_ROSTER_LINKS_COLUMNS):
+        values = dict(zip(_ROSTER_LINKS_COLUMNS, row, strict=True))
+    else:
+        # The table has a column this code does not know yet (a later migration).
+        values = {column: row[column] for column in _ROSTER_LINKS_COLUMNS}
+    values["league_id"] = League(values["league_id"])
+    return trusted_model(RosterLink, values)
+
 
 CREATE_GAME: Final = """
 INSERT INTO games (id, league_id, home_team_id, away_team_id, game_mode, visibility)
@@ -163,6 +330,67 @@ async def update_game_state(
     return UpdateGameStateRow.model_validate(dict(row))
 
 
+WRITE_GAME_STATE: Final = """
+UPDATE games SET
+    current_inning = $1,
+    current_half = $2,
+    home_score = $3,
+    away_score = $4,
+    outs = COALESCE($5, games.outs),
+    status = COALESCE($6, games.status),
+    completed_at = CASE
+        WHEN COALESCE($6, games.status) = 'completed'
+            THEN COALESCE(games.completed_at, clock.now)
+    END,
+    state_version = games.state_version + 1,
+    updated_at = clock.now
+FROM (SELECT now() AS now) AS clock
+WHERE games.id = $7
+    AND ($8::bigint IS NULL
+         OR games.state_version = $8::bigint)
+    AND (games.current_inning, games.current_half, games.home_score, games.away_score,
+         games.outs, games.status)
+        IS DISTINCT FROM
+        ($1, $2, $3, $4,
+         COALESCE($5, games.outs), COALESCE($6, games.status))
+RETURNING games.state_version
+"""
+
+
+async def write_game_state(
+    conn: Executor,
+    *,
+    current_inning: int,
+    current_half: Half,
+    home_score: int,
+    away_score: int,
+    outs: int | None,
+    status: GameStatus | None,
+    id: uuid.UUID,
+    expected_version: int | None,
+) -> int | None:
+    """Write the game state in one plain UPDATE when it differs from the stored one (and, with
+    expected_version, only over that version): the new state_version, or no row when nothing
+    was written, which UpdateGameState then tells apart (unknown game, unchanged, stale).
+    now() read as a row, as in UpdateGameState: Citus refuses it inside CASE or COALESCE.
+    """
+    row = await conn.fetchrow(
+        WRITE_GAME_STATE,
+        current_inning,
+        current_half,
+        home_score,
+        away_score,
+        outs,
+        status,
+        id,
+        expected_version,
+    )
+    if row is None:
+        return None
+    value: int | None = row[0]
+    return value
+
+
 RESTORE_GAME_STATE: Final = """
 UPDATE games SET
     current_inning = $1,
@@ -219,28 +447,49 @@ async def delete_game(conn: Executor, *, id: uuid.UUID) -> int:
     return rows_affected(await conn.execute(DELETE_GAME, id))
 
 
+class LoadGameSnapshotRow(NamedTuple):
+    """A result row of LoadGameSnapshot."""
+
+    part: int
+    position: int
+    game: Game | None
+    lineup: Lineup | None
+    play: Play | None
+    roster_link: RosterLink | None
+    session: GameSession | None
+    rolls: str | None
+
+
 LOAD_GAME_SNAPSHOT: Final = """
-SELECT json_build_object(
-    'game', row_to_json(g),
-    'lineups', COALESCE((
-        SELECT json_agg(l ORDER BY l.team_id, l.batting_order NULLS LAST, l.id)
-        FROM lineups AS l WHERE l.game_id = $1 AND l.is_active
-    ), '[]'),
-    'plays', COALESCE((
-        SELECT json_agg(p ORDER BY p.play_number) FROM plays AS p WHERE p.game_id = $1
-    ), '[]'),
-    'roster', COALESCE((
-        SELECT json_agg(r ORDER BY r.team_id, r.id) FROM roster_links AS r
-        WHERE r.game_id = $1
-    ), '[]'),
-    'session', (SELECT row_to_json(s) FROM game_sessions AS s WHERE s.game_id = $1),
-    'rolls', CASE WHEN $2::boolean THEN COALESCE((
-        SELECT json_agg(ro ORDER BY ro.rolled_at, ro.roll_id) FROM rolls AS ro
-        WHERE ro.game_id = $1
-    ), '[]') END
-)::text AS snapshot
-FROM games AS g
-WHERE g.id = $1
+SELECT
+    0 AS part, 0::bigint AS position, g::games AS game, NULL::lineups AS lineup,
+    NULL::plays AS play, NULL::roster_links AS roster_link, NULL::game_sessions AS session,
+    NULL::text AS rolls
+FROM games AS g WHERE g.id = $1
+UNION ALL
+SELECT
+    1, row_number() OVER (ORDER BY l.team_id, l.batting_order NULLS LAST, l.id), NULL,
+    l::lineups, NULL, NULL, NULL, NULL
+FROM lineups AS l WHERE l.game_id = $1
+UNION ALL
+SELECT 2, p.play_number, NULL, NULL, p::plays, NULL, NULL, NULL
+FROM plays AS p WHERE p.game_id = $1
+UNION ALL
+SELECT
+    3, row_number() OVER (ORDER BY r.team_id, r.id), NULL, NULL, NULL, r::roster_links, NULL,
+    NULL
+FROM roster_links AS r WHERE r.game_id = $1
+UNION ALL
+SELECT 4, 0, NULL, NULL, NULL, NULL, s::game_sessions, NULL
+FROM game_sessions AS s WHERE s.game_id = $1
+UNION ALL
+SELECT
+    5, 0, NULL, NULL, NULL, NULL, NULL,
+    COALESCE((
+        SELECT json_agg(ro ORDER BY ro.ordinal) FROM rolls AS ro WHERE ro.game_id = $1
+    ), '[]')::text
+WHERE $2::boolean
+ORDER BY part, position
 """
 
 
@@ -249,16 +498,29 @@ async def load_game_snapshot(
     *,
     game_id: uuid.UUID,
     include_rolls: bool,
-) -> str | None:
-    """The whole game as one JSON document, read in one statement and so from one snapshot:
-    the game, both active lineups, every play, the roster, the session and (when asked) rolls.
-    Every table is filtered by @game_id itself, so Citus plans it for the game's shard alone.
+) -> list[LoadGameSnapshotRow]:
+    """The whole game, read in one statement and so from one snapshot: the game, every lineup
+    entry (replaced ones too, which earlier plays name), every play, the roster, the session
+    and (when asked) the rolls in the order they were handed over. One row a table row, in
+    the column of its table (the others NULL), ordered by part and position in the part; no
+    game row for an unknown game. Whole rows travel in binary, but the rolls, mostly jsonb,
+    which are cheapest to send as one JSON text. Each table is filtered by game_id itself, so
+    that a distributed deployment serves the statement from the game's one shard.
     """
-    row = await conn.fetchrow(LOAD_GAME_SNAPSHOT, game_id, include_rolls)
-    if row is None:
-        return None
-    value: str | None = row[0]
-    return value
+    rows = await conn.fetch(LOAD_GAME_SNAPSHOT, game_id, include_rolls)
+    return [
+        LoadGameSnapshotRow(
+            part=r[0],
+            position=r[1],
+            game=None if r[2] is None else _game_from_row(r[2]),
+            lineup=None if r[3] is None else _lineup_from_row(r[3]),
+            play=None if r[4] is None else _play_from_row(r[4]),
+            roster_link=None if r[5] is None else _roster_link_from_row(r[5]),
+            session=None if r[6] is None else _game_session_from_row(r[6]),
+            rolls=r[7],
+        )
+        for r in rows
+    ]
 
 
 LIST_GAMES: Final = """

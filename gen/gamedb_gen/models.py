@@ -153,6 +153,7 @@ class Roll(BaseModel):
     roll_data: RollData
     context: JsonValue | None
     rolled_at: datetime.datetime
+    ordinal: int
 
 
 class RosterLink(BaseModel):

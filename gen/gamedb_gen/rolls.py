@@ -4,57 +4,129 @@
 #   sqlc-gen-gamedb v0.1.0
 # source: rolls.sql
 
+import datetime
 import uuid
 from typing import Final
+
+from pydantic import BaseModel, ConfigDict
 
 from ._executor import Executor, rows_affected
 from .models import Roll
 
-SAVE_ROLLS: Final = """
-WITH inserted AS (
+
+class SaveRollsBatchRow(BaseModel):
+    """A result row of SaveRollsBatch."""
+
+    model_config = ConfigDict(frozen=True)
+
+    inserted: int
+    stored: int
+    clashing: list[int]
+
+
+SAVE_ROLLS_BATCH: Final = """
+WITH given AS (
+    SELECT game_id, roll_id, roll_type, play_number, team_id, player_id, roll_data, context,
+        rolled_at, position
+    FROM unnest(
+        $1::uuid[], $2::text[], $3::text[], $4::integer[],
+        $5::integer[], $6::integer[], $7::text[], $8::text[],
+        $9::timestamptz[]
+    ) WITH ORDINALITY AS g (
+        game_id, roll_id, roll_type, play_number, team_id, player_id, roll_data, context,
+        rolled_at, position
+    )
+), stored AS (
+    -- One primary key lookup a roll (LIMIT 1 keeps the planner from scanning every roll
+    -- of the table to join them, as it would for a batch it guesses large).
+    SELECT g.position, s.differs
+    FROM given AS g
+    CROSS JOIN LATERAL (
+        SELECT
+            (s.roll_type, s.play_number, s.team_id, s.player_id, s.roll_data, s.context)
+                IS DISTINCT FROM
+                (g.roll_type, g.play_number, g.team_id, g.player_id, g.roll_data::jsonb,
+                 g.context::jsonb)
+            OR s.rolled_at <> g.rolled_at AS differs
+        FROM rolls AS s
+        WHERE s.game_id = g.game_id AND s.roll_id = g.roll_id
+        LIMIT 1
+    ) AS s
+), inserted AS (
     INSERT INTO rolls (
-        game_id, roll_id, roll_type, play_number, team_id, player_id, roll_data, context, rolled_at
+        game_id, roll_id, roll_type, play_number, team_id, player_id, roll_data, context,
+        rolled_at
     )
-    SELECT r.game_id, r.roll_id, r.roll_type, r.play_number, r.team_id, r.player_id, r.roll_data,
-           r.context, COALESCE(r.rolled_at, now())
-    FROM jsonb_to_recordset($1::text::jsonb) AS r (
-        game_id uuid, roll_id text, roll_type text, play_number integer, team_id integer,
-        player_id integer, roll_data jsonb, context jsonb, rolled_at timestamptz
-    )
+    SELECT g.game_id, g.roll_id, g.roll_type, g.play_number, g.team_id, g.player_id,
+           g.roll_data::jsonb, g.context::jsonb, COALESCE(g.rolled_at, now())
+    FROM given AS g
+    WHERE NOT EXISTS (SELECT FROM stored AS s WHERE s.differs)
+    ORDER BY g.position
     ON CONFLICT (game_id, roll_id) DO NOTHING
     RETURNING 1
 )
-SELECT count(*)::integer AS stored FROM inserted
+SELECT
+    (SELECT count(*) FROM inserted) AS inserted,
+    (SELECT count(*) FROM stored) AS stored,
+    ARRAY(
+        SELECT s.position::integer FROM stored AS s WHERE s.differs ORDER BY s.position
+    ) AS clashing
 """
 
 
-async def save_rolls(conn: Executor, *, rolls: str) -> int | None:
-    """Store a batch of rolls given as one JSON array, in one statement; returns how many were
-    new. Rolls already stored (same game and roll_id) are skipped, so a retried batch never
-    duplicates. Counted from RETURNING: Citus reports the rows it sent, not those inserted.
+async def save_rolls_batch(
+    conn: Executor,
+    *,
+    game_ids: list[uuid.UUID],
+    roll_ids: list[str],
+    roll_types: list[str],
+    play_numbers: list[int | None],
+    team_ids: list[int | None],
+    player_ids: list[int | None],
+    roll_data: list[str],
+    contexts: list[str | None],
+    rolled_ats: list[datetime.datetime | None],
+) -> SaveRollsBatchRow | None:
+    """Store a batch of rolls, one array a column, in one statement and in the order given.
+    A roll already stored (same game and roll_id) with the same content is skipped, so a
+    retried batch never duplicates; one stored with other content (rolled_at counts when
+    given) stores nothing of the batch and is named in clashing, by its position in the batch
+    (from 1). inserted + stored falls short of the batch only when a concurrent writer
+    committed one of its rolls meanwhile (this statement's snapshot does not show it): the
+    caller compares those itself.
     """
-    row = await conn.fetchrow(SAVE_ROLLS, rolls)
+    row = await conn.fetchrow(
+        SAVE_ROLLS_BATCH,
+        game_ids,
+        roll_ids,
+        roll_types,
+        play_numbers,
+        team_ids,
+        player_ids,
+        roll_data,
+        contexts,
+        rolled_ats,
+    )
     if row is None:
         return None
-    value: int | None = row[0]
-    return value
+    return SaveRollsBatchRow.model_validate(dict(row))
 
 
 GET_ROLLS_FOR_GAME: Final = """
-SELECT game_id, roll_id, roll_type, play_number, team_id, player_id, roll_data, context, rolled_at
-    FROM rolls WHERE game_id = $1 ORDER BY rolled_at, roll_id
+SELECT game_id, roll_id, roll_type, play_number, team_id, player_id, roll_data, context, rolled_at,
+    ordinal FROM rolls WHERE game_id = $1 ORDER BY ordinal
 """
 
 
 async def get_rolls_for_game(conn: Executor, *, game_id: uuid.UUID) -> list[Roll]:
-    """The game's rolls in the order they were rolled."""
+    """The game's rolls in the order they were handed over."""
     rows = await conn.fetch(GET_ROLLS_FOR_GAME, game_id)
     return [Roll.model_validate(dict(r)) for r in rows]
 
 
 GET_ROLLS_BY_IDS: Final = """
-SELECT game_id, roll_id, roll_type, play_number, team_id, player_id, roll_data, context, rolled_at
-    FROM rolls WHERE game_id = $1 AND roll_id = ANY($2::text[])
+SELECT game_id, roll_id, roll_type, play_number, team_id, player_id, roll_data, context, rolled_at,
+    ordinal FROM rolls WHERE game_id = $1 AND roll_id = ANY($2::text[])
 """
 
 

@@ -332,7 +332,13 @@ async def test_recover_a_game(db_ops: Any) -> None:
 
 async def test_batch_save_dice_rolls(db_ops: Any) -> None:
     made = await create_complete_game(db_ops)
-    game_id = made["game_id"]
+    game_id, lineups = made["game_id"], made["lineups"]
+    # The dice of plays 1 to 10 are saved after plays 1 to 9: a roll belongs to a stored play
+    # or to the one being played (gamedb is stricter here, see the README's guide).
+    engine = GameEngine(StateManager())
+    state = GameState(game_id, "sba", HOME, AWAY)
+    for batter in lineups[AWAY][:9]:
+        await engine._save_play_to_db(state, batter.id, lineups[HOME][-1].id, 0, 0)
     rolls = [
         AbRoll(f"roll-{n}", game_id, RollType.AB, 3, 4, 2, 17, team_id=AWAY, play_number=n)
         for n in range(1, 11)
