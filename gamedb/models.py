@@ -73,9 +73,18 @@ def _in_utc(moment: datetime.datetime) -> datetime.datetime:
     # -00:16:08 would lose 8 s), and a time that is outside the years 1-9999 in UTC (as
     # 0001-01-01T00:00+14:00 is) would be stored but no Python datetime could read it back.
     try:
-        return moment.astimezone(datetime.UTC)
+        utc = moment.astimezone(datetime.UTC)
     except OverflowError:
         raise ValueError("the time is outside the years 1-9999 in UTC") from None
+    # The driver sends the first and last instants Python can hold as PostgreSQL's -infinity
+    # and infinity, which would read back as neither.
+    if utc in (_FIRST_INSTANT, _LAST_INSTANT):
+        raise ValueError("the time must lie after 0001-01-01T00:00Z and before 9999-12-31T23:59:59.999999Z")
+    return utc
+
+
+_FIRST_INSTANT = datetime.datetime.min.replace(tzinfo=datetime.UTC)
+_LAST_INSTANT = datetime.datetime.max.replace(tzinfo=datetime.UTC)
 
 
 def validate_input(model: type[M], value: object, **context: Any) -> M:

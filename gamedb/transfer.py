@@ -71,7 +71,7 @@ async def import_snapshot(db: Database, snapshot: GameSnapshot) -> Game:
             if snapshot.session.state_snapshot is not None:
                 await tx.update_session_snapshot(game.id, snapshot.session.state_snapshot)
         if snapshot.rolls:
-            await tx.save_rolls_batch([roll.model_dump() for roll in snapshot.rolls])
+            await tx.save_rolls_batch([roll.model_dump(exclude={"ordinal"}) for roll in snapshot.rolls])
         await tx.update_game_state(
             game_id=game.id,
             inning=game.current_inning,

@@ -19,7 +19,14 @@ SELECT setval(
     false
 );
 CREATE INDEX rolls_ordinal_idx ON rolls (game_id, ordinal);
-GRANT USAGE ON SEQUENCE rolls_ordinal_seq TO gamedb_app;
+-- The application role, where an operator created it, takes new rolls' ordinals too.
+DO $$
+BEGIN
+    IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'gamedb_app') THEN
+        GRANT USAGE ON SEQUENCE rolls_ordinal_seq TO gamedb_app;
+    END IF;
+END
+$$;
 
 -- migrate:down
 ALTER TABLE rolls DROP COLUMN ordinal;

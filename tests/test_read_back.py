@@ -141,8 +141,24 @@ def test_gamedb_export_prints_the_largest_numbers_accepted(database_url: str) ->
 HISTORIC = [
     datetime.datetime(1900, 1, 1, tzinfo=datetime.UTC),
     datetime.datetime(1937, 6, 30, 22, 0, 0, 123456, tzinfo=datetime.UTC),
-    datetime.datetime(1, 1, 1, tzinfo=datetime.UTC),
+    datetime.datetime(1, 1, 1, 0, 0, 1, tzinfo=datetime.UTC),
 ]
+
+
+@pytest.mark.parametrize("edge", [datetime.datetime.min, datetime.datetime.max])
+async def test_the_first_and_last_instants_are_refused(db: Database, edge: datetime.datetime) -> None:
+    """The driver would store them as -infinity / infinity, which no datetime reads back."""
+    game = await set_up_game(db)
+    roll = {
+        "game_id": game.game_id,
+        "roll_id": "r1",
+        "roll_type": "ab",
+        "roll_data": {"dice": {"d20": 4}},
+        "rolled_at": edge.replace(tzinfo=datetime.UTC),
+    }
+    with pytest.raises(InvalidInput, match="rolled_at"):
+        await db.save_rolls_batch([roll])
+    assert await db.get_rolls_for_game(game.game_id) == []
 
 
 @pytest.mark.parametrize("zone", ["Europe/Amsterdam", "Asia/Kolkata", "America/St_Johns"])

@@ -269,7 +269,8 @@ async def assert_round_trip(db: Database, source: asyncpg.Connection, gid: uuid.
         for column in ("position", "batting_order", "is_starter", "is_active", "after_play"):
             assert new[column] == old[column], (gid, column)
         assert new["replacing_id"] == remap.get(old["replacing_id"])
-    assert sorted(entry.id for entry in snapshot.lineups) == sorted(
+    assert sorted(entry.id for entry in snapshot.lineups) == sorted(remap.values())
+    assert sorted(entry.id for entry in snapshot.active_lineups) == sorted(
         remap[row["id"]] for row in old_lineups if row["is_active"]
     )
 
