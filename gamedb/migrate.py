@@ -329,8 +329,13 @@ def _pg_dump_binary() -> str:
     return found
 
 
-# Lines that change from run to run, or with the pg_dump build, not with the schema.
-_UNSTABLE_DUMP_LINE = re.compile(r"^(-- Dumped (from|by) |\\(un)?restrict )")
+# Lines that change from run to run, or with the build, not with the schema: pg_dump's
+# banner, its per-run \restrict key, and the per-column "pg_attver" option some PostgreSQL
+# builds stamp on every column they create.
+_UNSTABLE_DUMP_LINE = re.compile(
+    r"^(-- Dumped (from|by) |\\(un)?restrict |ALTER TABLE ONLY \S+ ALTER COLUMN \S+ "
+    r"SET \(pg_attver=\d+\);$)"
+)
 
 
 async def dump_schema(url: str) -> str:
