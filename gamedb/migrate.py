@@ -333,8 +333,7 @@ def _pg_dump_binary() -> str:
 # banner, its per-run \restrict key, and the per-column "pg_attver" option some PostgreSQL
 # builds stamp on every column they create.
 _UNSTABLE_DUMP_LINE = re.compile(
-    r"^(-- Dumped (from|by) |\\(un)?restrict |ALTER TABLE ONLY \S+ ALTER COLUMN \S+ "
-    r"SET \(pg_attver=\d+\);$)"
+    r"^(-- Dumped (from|by) |\\(un)?restrict )|SET \(pg_attver=\d+\);$"
 )
 
 
@@ -358,7 +357,7 @@ async def dump_schema(url: str) -> str:
     if process.returncode != 0:
         message = " ".join(errors.decode(errors="replace").split())
         raise MigrationError(f"pg_dump failed on {redact_url(url)}: {message}")
-    lines = [line for line in output.decode().splitlines() if not _UNSTABLE_DUMP_LINE.match(line)]
+    lines = [line for line in output.decode().splitlines() if not _UNSTABLE_DUMP_LINE.search(line)]
     found = await migration_status(url)
     lines += ["--", "-- Migrations applied", "--", *(f"-- {name}" for name in found.applied)]
     return "\n".join(lines).strip() + "\n"
