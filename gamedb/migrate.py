@@ -410,8 +410,12 @@ def _pg_dump_binary() -> str:
     return found
 
 
-# Lines that change from run to run, or with the pg_dump build, not with the schema.
-_UNSTABLE_DUMP_LINE = re.compile(r"^(-- Dumped (from|by) |\\(un)?restrict )")
+# Lines that change from run to run, or with the build, not with the schema: pg_dump's
+# banner, its per-run \restrict key, and the per-column "pg_attver" option some PostgreSQL
+# builds stamp on every column they create.
+_UNSTABLE_DUMP_LINE = re.compile(
+    r"^(-- Dumped (from|by) |\\(un)?restrict )|SET \(pg_attver=\d+\);$"
+)
 
 
 async def dump_schema(url: str) -> str:
@@ -437,7 +441,7 @@ async def dump_schema(url: str) -> str:
     if process.returncode != 0:
         message = " ".join(errors.decode(errors="replace").split())
         raise MigrationError(f"pg_dump failed on {redact_url(url)}: {message}")
-    lines = [line for line in output.decode().splitlines() if not _UNSTABLE_DUMP_LINE.match(line)]
+    lines = [line for line in output.decode().splitlines() if not _UNSTABLE_DUMP_LINE.search(line)]
     found = await migration_status(url)
     lines += ["--", "-- Migrations applied", "--", *(f"-- {name}" for name in found.applied)]
     return "\n".join(lines).strip() + "\n"

@@ -12,7 +12,8 @@ play's references to lineup entries follow them. What no operation sets (creatio
 
 from __future__ import annotations
 
-from typing import Any
+import uuid
+from typing import Any, TypedDict
 
 from gamedb.database import Database, Transaction
 from gamedb.errors import InvalidInput
@@ -34,11 +35,21 @@ _LINEUP_REFERENCES = (
 async def import_snapshot(db: Database, snapshot: GameSnapshot) -> Game:
     """Store ``snapshot`` (with its rolls, if it has them) as a new game; return its row.
 
-    Raises :class:`InvalidInput`, writing nothing, when the game exists already or the
-    snapshot is not whole (a play or substitution refers to a lineup entry it lacks); any
-    value an operation refuses raises that operation's error, also writing nothing.
+    Raises :class:`InvalidInput`, writing nothing, when the game exists already, when the
+    snapshot is not whole (a play or substitution refers to a lineup entry it lacks), or
+    when it holds rows of another game; a value an operation refuses raises that
+    operation's error, also writing nothing.
     """
     game = snapshot.game
+    rows = [*snapshot.lineups, *snapshot.plays, *snapshot.roster, *(snapshot.rolls or ())]
+    if snapshot.session is not None:
+        rows.append(snapshot.session)
+    for row in rows:
+        if row.game_id != game.id:
+            raise InvalidInput(
+                f"the exported game {game.id} holds a {type(row).__name__} of game {row.game_id}",
+                game_id=game.id,
+            )
 
     async def work(tx: Transaction) -> Game:
         if await tx.get_game(game.id) is not None:
@@ -93,26 +104,7 @@ async def _add_lineups(tx: Transaction, game: Game, entries: list[Lineup]) -> di
     time); return each exported id's new one."""
     new_ids: dict[int, int] = {}
     for entry in sorted(entries, key=lambda entry: entry.id):
-        if entry.replacing_id is None:
-            if game.league_id is League.PD:
-                added = await tx.add_pd_lineup_card(
-                    game_id=game.id,
-                    team_id=entry.team_id,
-                    card_id=_required(entry.card_id, "card", entry),
-                    position=entry.position,
-                    batting_order=entry.batting_order,
-                    is_starter=entry.is_starter,
-                )
-            else:
-                added = await tx.add_sba_lineup_player(
-                    game_id=game.id,
-                    team_id=entry.team_id,
-                    player_id=_required(entry.player_id, "player", entry),
-                    position=entry.position,
-                    batting_order=entry.batting_order,
-                    is_starter=entry.is_starter,
-                )
-        else:
+        if entry.replacing_id is not None:
             added = await tx.add_substitution(
                 game_id=game.id,
                 replacing_id=_mapped(new_ids, entry.replacing_id, f"lineup entry {entry.id}", game),
@@ -122,8 +114,35 @@ async def _add_lineups(tx: Transaction, game: Game, entries: list[Lineup]) -> di
                 player_id=entry.player_id,
                 batting_order=entry.batting_order,
             )
+        elif game.league_id is League.PD:
+            added = await tx.add_pd_lineup_card(
+                card_id=_required(entry.card_id, "card", entry), **_slot(entry, game.id)
+            )
+        else:
+            added = await tx.add_sba_lineup_player(
+                player_id=_required(entry.player_id, "player", entry), **_slot(entry, game.id)
+            )
         new_ids[entry.id] = added.id
     return new_ids
+
+
+class _Slot(TypedDict):
+    game_id: uuid.UUID
+    team_id: int
+    position: str
+    batting_order: int | None
+    is_starter: bool
+
+
+def _slot(entry: Lineup, game_id: uuid.UUID) -> _Slot:
+    """Where a starter (or bench player) stands in the lineup, whichever league."""
+    return _Slot(
+        game_id=game_id,
+        team_id=entry.team_id,
+        position=entry.position,
+        batting_order=entry.batting_order,
+        is_starter=entry.is_starter,
+    )
 
 
 def _play_data(play: Play, lineup_ids: dict[int, int]) -> dict[str, Any]:

@@ -872,6 +872,15 @@ async def test_import_refuses_what_is_not_a_whole_game_and_writes_nothing(
     )
     assert bad.returncode == 1
     assert "outs_before" in one_line_error(bad)
+    document = json.loads(exported.stdout)
+    stranger = uuid.uuid4()
+    document["plays"][2]["game_id"] = str(stranger)
+    mixed = await asyncio.to_thread(
+        gamedb, "import", "-", url=other_database_url, input=json.dumps(document)
+    )
+    assert one_line_error(mixed) == (
+        f"Error: the exported game {game_id} holds a Play of game {stranger}"
+    )
     garbage = await asyncio.to_thread(
         gamedb, "import", "-", url=other_database_url, input='{"game": 1}'
     )
