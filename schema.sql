@@ -220,7 +220,7 @@ BEGIN
     );
     EXECUTE format('GRANT DELETE ON games, lineups, roster_links, rolls TO %I', app_role);
     EXECUTE format(
-        'GRANT USAGE ON SEQUENCE lineups_id_seq, plays_id_seq, roster_links_id_seq TO %I',
+        'GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO %I',
         app_role
     );
     EXECUTE format(

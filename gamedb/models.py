@@ -79,7 +79,9 @@ def _in_utc(moment: datetime.datetime) -> datetime.datetime:
     # The driver sends the first and last instants Python can hold as PostgreSQL's -infinity
     # and infinity, which would read back as neither.
     if utc in (_FIRST_INSTANT, _LAST_INSTANT):
-        raise ValueError("the time must lie after 0001-01-01T00:00Z and before 9999-12-31T23:59:59.999999Z")
+        raise ValueError(
+            "the time must lie strictly between 0001-01-01 and 9999-12-31T23:59:59.999999 UTC"
+        )
     return utc
 
 

@@ -65,9 +65,20 @@ async def import_snapshot(db: Database, snapshot: GameSnapshot) -> Game:
             game_mode=game.game_mode,
             visibility=game.visibility,
         )
-        lineup_ids = await _add_lineups(tx, game, snapshot.lineups)
+        # A substitution follows the play it was made after, and later plays name it.
+        lineup_ids: dict[int, int] = {}
+        made_after: dict[int, list[Lineup]] = {}
+        for entry in sorted(snapshot.lineups, key=lambda entry: entry.id):
+            if entry.replacing_id is not None:
+                made_after.setdefault(entry.after_play or 0, []).append(entry)
+        starters = [entry for entry in snapshot.lineups if entry.replacing_id is None]
+        await _add_lineups(tx, game, starters, lineup_ids)
+        await _add_lineups(tx, game, made_after.pop(0, []), lineup_ids)
         for play in snapshot.plays:
             await tx.save_play(_play_data(play, lineup_ids))
+            await _add_lineups(tx, game, made_after.pop(play.play_number, []), lineup_ids)
+        for later in made_after.values():  # after a play the export lacks: refused
+            await _add_lineups(tx, game, later, lineup_ids)
         for link in snapshot.roster:
             if link.card_id is not None:
                 await tx.add_pd_roster_card(
@@ -82,7 +93,9 @@ async def import_snapshot(db: Database, snapshot: GameSnapshot) -> Game:
             if snapshot.session.state_snapshot is not None:
                 await tx.update_session_snapshot(game.id, snapshot.session.state_snapshot)
         if snapshot.rolls:
-            await tx.save_rolls_batch([roll.model_dump(exclude={"ordinal"}) for roll in snapshot.rolls])
+            await tx.save_rolls_batch(
+                [roll.model_dump(exclude={"ordinal"}) for roll in snapshot.rolls]
+            )
         await tx.update_game_state(
             game_id=game.id,
             inning=game.current_inning,
@@ -99,10 +112,11 @@ async def import_snapshot(db: Database, snapshot: GameSnapshot) -> Game:
     return await db.run_in_transaction(work, game_id=game.id)
 
 
-async def _add_lineups(tx: Transaction, game: Game, entries: list[Lineup]) -> dict[int, int]:
+async def _add_lineups(
+    tx: Transaction, game: Game, entries: list[Lineup], new_ids: dict[int, int]
+) -> None:
     """Add the lineup entries, a substitute after the entry it replaced (ids grow with
-    time); return each exported id's new one."""
-    new_ids: dict[int, int] = {}
+    time), recording each exported id's new one in ``new_ids``."""
     for entry in sorted(entries, key=lambda entry: entry.id):
         if entry.replacing_id is not None:
             added = await tx.add_substitution(
@@ -123,7 +137,6 @@ async def _add_lineups(tx: Transaction, game: Game, entries: list[Lineup]) -> di
                 player_id=_required(entry.player_id, "player", entry), **_slot(entry, game.id)
             )
         new_ids[entry.id] = added.id
-    return new_ids
 
 
 class _Slot(TypedDict):

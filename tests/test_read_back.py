@@ -146,7 +146,9 @@ HISTORIC = [
 
 
 @pytest.mark.parametrize("edge", [datetime.datetime.min, datetime.datetime.max])
-async def test_the_first_and_last_instants_are_refused(db: Database, edge: datetime.datetime) -> None:
+async def test_the_first_and_last_instants_are_refused(
+    db: Database, edge: datetime.datetime
+) -> None:
     """The driver would store them as -infinity / infinity, which no datetime reads back."""
     game = await set_up_game(db)
     roll = {
