@@ -52,10 +52,12 @@ from gamedb.embedded import (
 from gamedb.errors import (
     ConfigurationError,
     ConnectionFailed,
+    DatabaseNotFound,
     GameDBError,
     GameNotFound,
     InvalidInput,
     PlayNotFound,
+    translate,
 )
 from gamedb.models import GameSnapshot
 from gamedb.settings import Settings, redact_url
@@ -156,7 +158,9 @@ async def _reach(
         conn = await asyncpg.connect(url, timeout=settings.db_connect_timeout)
     except asyncpg.InvalidCatalogNameError as exc:
         if must_exist:
-            raise GameDBError(f"{where} does not exist yet: `gamedb migrate` creates it") from exc
+            raise DatabaseNotFound(
+                f"{where} does not exist yet: `gamedb migrate` creates it"
+            ) from exc
         return url, where
     except TimeoutError as exc:
         reason = f"no answer within {settings.db_connect_timeout:g} s (DB_CONNECT_TIMEOUT)"
@@ -165,6 +169,9 @@ async def _reach(
         reason = "connection refused; is PostgreSQL running there?"
         raise ConnectionFailed(f"cannot connect to {where}: {reason}") from exc
     except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        error = translate(exc)
+        if isinstance(error, ConfigurationError):  # a refused login or TLS handshake
+            raise type(error)(f"cannot connect to {where}: {error}") from exc
         raise ConnectionFailed(f"cannot connect to {where}: {exc}") from exc
     await conn.close()
     return url, where

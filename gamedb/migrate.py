@@ -209,7 +209,7 @@ async def _migration_lock(
     try:
         if not await admin.try_lock_migrations(conn, lock_key=key):
             note = f"Waiting for another migrator of {database!r} (at most {timeout:g} s)"
-            log.info(note)
+            log.debug(note)
             if on_output is not None:
                 on_output(note)
             try:

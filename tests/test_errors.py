@@ -29,8 +29,9 @@ from gamedb import (
     TransientError,
     UsageError,
 )
+from gamedb.cli import _reach as reach
 from gamedb.retry import RetryPolicy
-from gamedb.settings import with_database
+from gamedb.settings import Settings, with_database
 from tests.factories import play_dict, set_up_game
 
 
@@ -155,6 +156,15 @@ async def test_each_refused_connection_has_its_own_type(database_url: str) -> No
         await Database.connect(as_user(database_url, f"nobody_{uuid.uuid4().hex[:8]}"))
     with pytest.raises(DatabaseNotFound):
         await Database.connect(with_database(database_url, f"missing_{uuid.uuid4().hex[:8]}"))
+
+
+async def test_the_command_types_a_refused_connection_the_same_way(database_url: str) -> None:
+    """The command checks its database answers before it runs dbmate or an operation."""
+    with pytest.raises(AuthenticationFailed, match="cannot connect to"):
+        await reach(Settings.load(database_url=as_user(database_url, "nobody_x")), must_exist=True)
+    missing = with_database(database_url, f"missing_{uuid.uuid4().hex[:8]}")
+    with pytest.raises(DatabaseNotFound, match="does not exist yet"):
+        await reach(Settings.load(database_url=missing), must_exist=True)
 
 
 async def test_a_refused_tls_handshake_is_typed() -> None:
