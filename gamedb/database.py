@@ -305,8 +305,8 @@ class Database(Operations):
             block = Transaction(conn)
             try:
                 yield block
-            except BaseException:
-                await _abandon(block, tx, conn)
+            except BaseException as exc:
+                await _abandon(block, tx, conn, exc)
                 raise
             block._end()
             try:
@@ -345,8 +345,8 @@ class Database(Operations):
             try:
                 xid = await admin.current_transaction_id(conn)
                 result = await work(block)
-            except BaseException:
-                await _abandon(block, tx, conn)
+            except BaseException as exc:
+                await _abandon(block, tx, conn, exc)
                 raise
             block._end()
             try:
@@ -385,8 +385,14 @@ class Database(Operations):
             try:
                 async with self._connection() as conn:
                     if atomic:
-                        async with conn.transaction():
+                        tx = conn.transaction()
+                        await tx.start()
+                        try:
                             result = await operation(conn)
+                        except BaseException as exc:
+                            await _roll_back(tx, conn, exc)
+                            raise
+                        await tx.commit()
                     else:
                         result = await operation(conn)
                 break
@@ -439,18 +445,42 @@ class Database(Operations):
 
 
 async def _abandon(
-    block: Transaction, tx: asyncpg.transaction.Transaction, conn: PoolConnectionProxy
+    block: Transaction,
+    tx: asyncpg.transaction.Transaction,
+    conn: PoolConnectionProxy,
+    failure: BaseException,
 ) -> None:
-    """Roll back a transaction whose block raised. An operation still running on it (a task
-    the block left behind) makes its connection unusable: drop the connection instead."""
+    """Roll back a transaction whose block raised ``failure``. An operation still running on
+    it (a task the block left behind) makes its connection unusable, and a call that got no
+    reply within ``DB_COMMAND_TIMEOUT`` says the network is gone, where a ROLLBACK would wait
+    as long again: drop the connection instead (the server rolls back)."""
     busy = block._busy
     block._end()
     # A connection the server dropped is already back in the pool: nothing to roll back.
+    if busy:
+        with contextlib.suppress(*DRIVER_ERRORS):
+            conn.terminate()
+    else:
+        await _roll_back(tx, conn, failure)
+
+
+async def _roll_back(
+    tx: asyncpg.transaction.Transaction, conn: PoolConnectionProxy, failure: BaseException
+) -> None:
+    """Roll back the transaction ``failure`` ended, or drop its connection when ``failure``
+    is a call that got no reply (a ROLLBACK would wait ``DB_COMMAND_TIMEOUT`` again)."""
     with contextlib.suppress(*DRIVER_ERRORS):
-        if busy:
+        if _unanswered(failure):
             conn.terminate()
         else:
             await tx.rollback()
+
+
+def _unanswered(failure: BaseException) -> bool:
+    """Whether ``failure`` (or the driver error gamedb raised it from) is a call that got no
+    reply in time, rather than the server's own statement timeout."""
+    cause = failure.__cause__ if isinstance(failure, GameDBError) else failure
+    return isinstance(cause, TimeoutError) and not isinstance(cause, GameDBError)
 
 
 class _CommitInDoubt(Generic[T]):

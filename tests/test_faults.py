@@ -282,11 +282,11 @@ async def test_black_holed_network_is_bounded_and_loses_nothing(
     stall = 10.0 if FULL else 3.0
     command_timeout = 1.0
 
-    async def connect(retry: RetryPolicy | None = None) -> Database:
+    async def connect(retry: RetryPolicy | None = None, pool_size: int = 4) -> Database:
         # statement_timeout below command_timeout: a client timeout means no answer at all.
         return await Database.connect(
             proxy.route(database_url),
-            db_pool_size=4,
+            db_pool_size=pool_size,
             db_max_overflow=0,
             db_command_timeout=command_timeout,
             db_connect_timeout=command_timeout,
@@ -295,7 +295,7 @@ async def test_black_holed_network_is_bounded_and_loses_nothing(
         )
 
     async with (
-        await connect(RetryPolicy(max_attempts=1)) as once,
+        await connect(RetryPolicy(max_attempts=1), pool_size=5) as once,
         await connect() as behind,
     ):
         max_queued = 200
@@ -330,6 +330,20 @@ async def test_black_holed_network_is_bounded_and_loses_nothing(
                 acknowledged[game.game_id] = number
                 number += 1
 
+        async def call_across_the_stall() -> None:
+            """A call certain to be in flight when the network stalls: the server answers
+            it after the stall began (the direct games' calls may all be answered just
+            before)."""
+            started = time.monotonic()
+            try:
+                await once.run_in_transaction(
+                    lambda tx: tx.connection.execute("SELECT pg_sleep(0.3)")
+                )
+            except GameDBError as exc:
+                calls.append(Call(started, time.monotonic(), ok=False, error=repr(exc)))
+            else:
+                calls.append(Call(started, time.monotonic(), ok=True))
+
         async def hand_off(persister: GamePersister, game: SetUpGame) -> None:
             """The engine handing writes to the persister as fast as it takes them."""
             number = 0
@@ -352,7 +366,9 @@ async def test_black_holed_network_is_bounded_and_loses_nothing(
                 for game in queued_games:
                     engine.create_task(hand_off(persister, game))
                 engine.create_task(watch(persister))
-                await asyncio.sleep(0.5)
+                await asyncio.sleep(0.4)
+                engine.create_task(call_across_the_stall())
+                await asyncio.sleep(0.1)
                 stalled_at = time.monotonic()
                 proxy.stall()
                 await asyncio.sleep(stall)
