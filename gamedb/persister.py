@@ -727,9 +727,16 @@ class GamePersister:
     @staticmethod
     def _take_group(stream: _Stream, budget: int) -> _Group:
         writes: list[_Write] = []
+        checks_plays = False
         while stream.pending and len(writes) < budget:
-            write = stream.pending.popleft()
+            write = stream.pending[0]
+            # A group's plays are written before its rolls and substitutions, which check the
+            # plays stored: a play handed off after one of those waits for the next group.
+            if checks_plays and write.kind is WriteKind.PLAY:
+                break
+            stream.pending.popleft()
             writes.append(write)
+            checks_plays = checks_plays or write.kind in _CHECKS_PLAYS
             # A rollback ends its group, so a retried group never re-applies writes made
             # before the rollback on top of writes made after it.
             if write.kind is WriteKind.ROLLBACK:
@@ -906,13 +913,18 @@ def _retryable(exc: BaseException) -> bool:
     )
 
 
+_CHECKS_PLAYS = frozenset({WriteKind.ROLLS, WriteKind.SUBSTITUTION})
+"""Writes refused unless the play they follow is stored (a roll: its play or the one
+before it)."""
+
+
 async def _apply(tx: Transaction, groups: list[_Group]) -> None:
     """Write ``groups`` inside ``tx`` through its operations, each write's result kept on
-    it. Writes of different kinds commute (a play, a state, rolls, a substitution and a
-    snapshot touch different rows and check nothing of each other), so each kind goes in
-    bulk, in hand-off order: every game's plays and states in one statement, its roll
-    batches in one (unless they share a roll_id: then the i-th of every game in one), every
-    substitution in one, each game's last snapshot, and a
+    it. A group holds no play handed off after a roll batch or substitution of its game, so
+    plays may go first; the other kinds touch different rows and check nothing of each
+    other. So each kind goes in bulk, in hand-off order: every game's plays and states in
+    one statement, its roll batches in one (unless they share a roll_id: then the i-th of
+    every game in one), every substitution in one, each game's last snapshot, and a
     rollback (always the last write of its game's group) at the end."""
     played = [(w, w.payload) for g in groups for w in g.writes if isinstance(w.payload, PlayData)]
     states = [w.payload for g in groups for w in g.writes if isinstance(w.payload, StateChange)]

@@ -24,9 +24,10 @@ from gamedb import (
     PlayNotFound,
     StaleState,
     StreamStopped,
+    WriteHandle,
 )
 from gamedb.retry import RetryPolicy
-from tests.factories import SetUpGame, play_dict, set_up_game
+from tests.factories import AWAY, SetUpGame, play_dict, set_up_game
 
 
 async def handed(persister: GamePersister, game: SetUpGame, numbers: list[int]) -> list[Any]:
@@ -287,3 +288,46 @@ async def test_a_roll_batch_of_several_games_is_refused_at_hand_off(db: Database
         with pytest.raises(InvalidInput, match="one game") as refused:
             await persister.save_rolls(rolls)
     assert isinstance(refused.value, GameDBError)
+
+
+async def test_a_write_that_needs_its_play_is_not_moved_after_a_later_play(db: Database) -> None:
+    """A substitution after play 1, or dice for play 2, handed off before play 1: refused as
+    the direct calls refuse them, though the group also holds play 1 (which a group writes
+    before its substitutions and rolls)."""
+    persisted, direct = await set_up_game(db), await set_up_game(db)
+    substitution: dict[str, Any] = {
+        "replacing_id": 0,
+        "after_play": 1,
+        "position": "PH",
+        "player_id": 150,
+    }
+    dice: dict[str, Any] = {"roll_id": "r1", "roll_type": "ab", "play_number": 2}
+    with pytest.raises(PlayNotFound):
+        await db.add_substitution(
+            game_id=direct.game_id,
+            **{**substitution, "replacing_id": direct.away[0].id},
+        )
+    with pytest.raises(PlayNotFound):
+        await db.save_rolls_batch([{**dice, "game_id": direct.game_id, "roll_data": {"d": 1}}])
+    for write in ("substitution", "rolls"):
+        game = await set_up_game(db) if write == "rolls" else persisted
+        async with GamePersister(db) as persister:
+            first: WriteHandle[Any]
+            if write == "substitution":
+                first = await persister.add_substitution(
+                    game_id=game.game_id, **{**substitution, "replacing_id": game.away[0].id}
+                )
+            else:
+                first = await persister.save_rolls(
+                    [{**dice, "game_id": game.game_id, "roll_data": {"d": 1}}]
+                )
+            play = await persister.save_play(play_dict(game, 1))
+            with pytest.raises(PlayNotFound):
+                await first
+            with pytest.raises(StreamStopped):
+                await play
+        assert await db.get_plays(game.game_id) == []
+        assert await db.get_rolls_for_game(game.game_id) == []
+        assert [entry.id for entry in await db.get_active_lineup(game.game_id, AWAY)][:1] == [
+            game.away[0].id
+        ]
