@@ -727,16 +727,9 @@ class GamePersister:
     @staticmethod
     def _take_group(stream: _Stream, budget: int) -> _Group:
         writes: list[_Write] = []
-        checks_plays = False
         while stream.pending and len(writes) < budget:
-            write = stream.pending[0]
-            # A group's plays are written before its rolls and substitutions, which check the
-            # plays stored: a play handed off after one of those waits for the next group.
-            if checks_plays and write.kind is WriteKind.PLAY:
-                break
-            stream.pending.popleft()
+            write = stream.pending.popleft()
             writes.append(write)
-            checks_plays = checks_plays or write.kind in _CHECKS_PLAYS
             # A rollback ends its group, so a retried group never re-applies writes made
             # before the rollback on top of writes made after it.
             if write.kind is WriteKind.ROLLBACK:
@@ -920,12 +913,37 @@ before it)."""
 
 async def _apply(tx: Transaction, groups: list[_Group]) -> None:
     """Write ``groups`` inside ``tx`` through its operations, each write's result kept on
-    it. A group holds no play handed off after a roll batch or substitution of its game, so
-    plays may go first; the other kinds touch different rows and check nothing of each
-    other. So each kind goes in bulk, in hand-off order: every game's plays and states in
-    one statement, its roll batches in one (unless they share a roll_id: then the i-th of
-    every game in one), every substitution in one, each game's last snapshot, and a
-    rollback (always the last write of its game's group) at the end."""
+    it, in rounds: a game's writes are cut before a play handed off after one of its roll
+    batches or substitutions (which check the plays stored before them), and the n-th part
+    of every game goes in round n. A rollback (always the last write of its game's group)
+    comes after every round."""
+    parts = [_cut_before_checked_plays(group) for group in groups]
+    for round_ in range(max(len(cut) for cut in parts)):
+        await _apply_round(tx, [cut[round_] for cut in parts if round_ < len(cut)])
+    for group in groups:
+        last = group.writes[-1]
+        if isinstance(last.payload, _RollbackWrite):
+            last.result = await tx.rollback_to_play(group.stream.game_id, last.payload.play_number)
+
+
+def _cut_before_checked_plays(group: _Group) -> list[_Group]:
+    parts = [_Group(group.stream, [])]
+    checks_plays = False
+    for write in group.writes:
+        if checks_plays and write.kind is WriteKind.PLAY:
+            parts.append(_Group(group.stream, []))
+            checks_plays = False
+        parts[-1].writes.append(write)
+        checks_plays = checks_plays or write.kind in _CHECKS_PLAYS
+    return parts
+
+
+async def _apply_round(tx: Transaction, groups: list[_Group]) -> None:
+    """Write one round: no play of it was handed off after a roll batch or substitution of
+    its game, so plays may go first; the other kinds touch different rows and check nothing
+    of each other. So each kind goes in bulk, in hand-off order: every game's plays and
+    states in one statement, its roll batches in one (unless they share a roll_id: then the
+    i-th of every game in one), every substitution in one, and each game's last snapshot."""
     played = [(w, w.payload) for g in groups for w in g.writes if isinstance(w.payload, PlayData)]
     states = [w.payload for g in groups for w in g.writes if isinstance(w.payload, StateChange)]
     if played or states:
@@ -961,7 +979,3 @@ async def _apply(tx: Transaction, groups: list[_Group]) -> None:
         snapshots = [w.payload for w in group.writes if isinstance(w.payload, _SnapshotWrite)]
         if snapshots:
             await tx.update_session_snapshot(group.stream.game_id, snapshots[-1].snapshot)
-    for group in groups:
-        last = group.writes[-1]
-        if isinstance(last.payload, _RollbackWrite):
-            last.result = await tx.rollback_to_play(group.stream.game_id, last.payload.play_number)
