@@ -132,10 +132,11 @@ class DatabaseOperations:
             raise InvalidInput(f"roster_id must be an integer, got {shown(roster_id)}")
         db = await self.database()
 
-        async def work(tx: Transaction) -> int:
-            return await legacy.remove_roster_link_by_id(tx.connection, id=roster_id)
+        async def work(tx: Transaction) -> bool:
+            game_id = await legacy.get_roster_entry_game(tx.connection, id=roster_id)
+            return game_id is not None and await tx.remove_roster_entry(game_id, roster_id)
 
-        return await _old_errors(db.run_in_transaction(work)) > 0
+        return await _old_errors(db.run_in_transaction(work))
 
 
 async def _old_errors(pending: Awaitable[T]) -> T:

@@ -282,7 +282,7 @@ async def _one_game(
             return GameOutcome(game_id=gid, outcome="present")
         return GameOutcome(game_id=gid, outcome="imported", rows=game.rows)
     try:
-        written = await db.run_in_transaction(lambda tx: _write(tx, game), game_id=gid)
+        written = await db.run_in_transaction(lambda tx: _import_game(tx, game), game_id=gid)
     except (ConstraintViolation, InvalidInput) as exc:
         return GameOutcome(game_id=gid, outcome="skipped", reason=f"refused by gamedb: {exc}")
     if written is None:
@@ -527,7 +527,7 @@ def _checked_session(gid: uuid.UUID, rows: list[_Row]) -> dict[str, Any] | None:
     }
 
 
-async def _write(tx: Transaction, game: _Game) -> dict[str, int] | None:
+async def _import_game(tx: Transaction, game: _Game) -> dict[str, int] | None:
     """Write one checked game in the caller's transaction; ``None`` when it is already here."""
     conn = tx.connection
     if await legacy.import_game(conn, **game.game) is None:

@@ -33,7 +33,7 @@ from pydantic import (
 from gamedb.errors import InvalidInput
 from gamedb.payloads import RollData, StoredJson
 from gamedb_gen.models import Game, GameSession, GameStatus, Half, Lineup, Play, Roll, RosterLink
-from gamedb_gen.stats import GetBatterStatsRow, GetBoxScoreLinesRow, GetPitcherStatsRow
+from gamedb_gen.stats import GetBatterStatsRow, GetBoxScoreRow, GetPitcherStatsRow
 
 __all__ = [
     "BatterLine",
@@ -369,7 +369,7 @@ class RollbackResult(BaseModel):
 
 BatterLine = GetBatterStatsRow
 PitcherLine = GetPitcherStatsRow
-BoxScoreLine = GetBoxScoreLinesRow
+BoxScoreLine = GetBoxScoreRow
 
 
 class TeamLine(BaseModel):

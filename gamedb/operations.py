@@ -192,7 +192,7 @@ class Operations:
         async def work(conn: Executor) -> StateUpdate:
             nonlocal attempts
             attempts += 1
-            written = await games.write_game_state(
+            written = await games.update_game_state(
                 conn,
                 id=gid,
                 current_inning=state.inning,
@@ -207,7 +207,7 @@ class Operations:
                 return StateUpdate(state_version=written, changed=True)
             # Nothing written: the statement that also says why (and writes if a concurrent
             # change made the state differ since).
-            row = await games.update_game_state(
+            row = await games.update_game_state_or_explain(
                 conn,
                 id=gid,
                 current_inning=state.inning,
@@ -364,7 +364,7 @@ class Operations:
             batting_order=batting_order,
         )
         return await self._run(
-            substitution.game_id, lambda conn: _substitute(conn, substitution), atomic=True
+            substitution.game_id, lambda conn: _add_substitution(conn, substitution), atomic=True
         )
 
     async def add_substitutions_batch(
@@ -391,9 +391,9 @@ class Operations:
             if bulk:
                 added = {
                     (row.game_id, row.replacing_id): row
-                    for row in await lineups.substitute_players(conn, substitutions=payload)
+                    for row in await lineups.add_substitutions_batch(conn, substitutions=payload)
                 }
-            return [added.get(s.replaced) or await _substitute(conn, s) for s in batch]
+            return [added.get(s.replaced) or await _add_substitution(conn, s) for s in batch]
 
         return await self._run(gid, work, atomic=True)
 
@@ -414,7 +414,7 @@ class Operations:
         whose predecessor is not stored (never written, or rolled back) raises
         :class:`PlayNotFound` and nothing is written."""
         data = validate_input(PlayData, play)
-        return await self._run(data.game_id, lambda conn: _store_play(conn, data))
+        return await self._run(data.game_id, lambda conn: _save_play(conn, data))
 
     async def save_plays_batch(self, plays_: Sequence[PlayData | Mapping[str, Any]]) -> list[int]:
         """Store plays (of one game or of many) in one statement, all or nothing; returns
@@ -458,7 +458,7 @@ class Operations:
             ids: dict[tuple[uuid.UUID, int], int] = {}
             for game in stepwise:
                 for data in game:
-                    ids[data.game_id, data.play_number] = await _store_play(conn, data)
+                    ids[data.game_id, data.play_number] = await _save_play(conn, data)
             versions: set[uuid.UUID] = set()
             for row in await plays.record_plays_batch(
                 conn, plays=plays_payload, states=states_payload
@@ -620,28 +620,26 @@ class Operations:
         link = await self._add_roster_link(game_id, League.SBA, team_id, None, player_id)
         return SbaRosterLinkData.from_link(link)
 
+    async def _get_roster(self, game_id: uuid.UUID, team_id: int | None) -> list[RosterLink]:
+        gid = as_game_id(game_id)
+        if team_id is not None:
+            as_int32(team_id, "team_id", gid)
+        return await self._run(
+            gid, lambda conn: rosters.get_roster(conn, game_id=gid, team_id=team_id)
+        )
+
     async def get_pd_roster(
         self, game_id: uuid.UUID, team_id: int | None = None
     ) -> list[PdRosterLinkData]:
         """The game's PD cards, of one team when ``team_id`` is given."""
-        gid = as_game_id(game_id)
-        if team_id is not None:
-            as_int32(team_id, "team_id", gid)
-        links = await self._run(
-            gid, lambda conn: rosters.get_roster(conn, game_id=gid, team_id=team_id)
-        )
+        links = await self._get_roster(game_id, team_id)
         return [PdRosterLinkData.from_link(link) for link in links if link.card_id is not None]
 
     async def get_sba_roster(
         self, game_id: uuid.UUID, team_id: int | None = None
     ) -> list[SbaRosterLinkData]:
         """The game's SBA players, of one team when ``team_id`` is given."""
-        gid = as_game_id(game_id)
-        if team_id is not None:
-            as_int32(team_id, "team_id", gid)
-        links = await self._run(
-            gid, lambda conn: rosters.get_roster(conn, game_id=gid, team_id=team_id)
-        )
+        links = await self._get_roster(game_id, team_id)
         return [SbaRosterLinkData.from_link(link) for link in links if link.player_id is not None]
 
     async def remove_roster_entry(self, game_id: uuid.UUID, roster_id: int) -> bool:
@@ -649,7 +647,7 @@ class Operations:
         gid = as_game_id(game_id)
         as_int64(roster_id, "roster_id", gid)
         removed = await self._run(
-            gid, lambda conn: rosters.remove_roster_link(conn, game_id=gid, id=roster_id)
+            gid, lambda conn: rosters.remove_roster_entry(conn, game_id=gid, id=roster_id)
         )
         return removed > 0
 
@@ -737,7 +735,7 @@ class Operations:
         as_type(include_rolls, bool, "include_rolls", gid)
         rows = await self._run(
             gid,
-            lambda conn: games.load_game_snapshot(conn, game_id=gid, include_rolls=include_rolls),
+            lambda conn: games.load_game_state(conn, game_id=gid, include_rolls=include_rolls),
         )
         game: Game | None = None
         session: GameSession | None = None
@@ -860,7 +858,7 @@ class Operations:
                     f"is not one gamedb keeps ({field}: {problem['msg']})",
                     game_id=gid,
                 ) from exc
-            game = await games.restore_game_state(
+            game = await games.rollback_to_play(
                 conn,
                 id=gid,
                 current_inning=state.inning,
@@ -909,7 +907,7 @@ class Operations:
     async def get_box_score(self, game_id: uuid.UUID) -> BoxScore:
         """Both teams' runs, hits and errors and every player's line, in one round trip."""
         gid = as_game_id(game_id)
-        lines = await self._run(gid, lambda conn: stats.get_box_score_lines(conn, game_id=gid))
+        lines = await self._run(gid, lambda conn: stats.get_box_score(conn, game_id=gid))
         if lines:
             first = lines[0]
             home_id, away_id = first.home_team_id, first.away_team_id
@@ -959,8 +957,8 @@ async def _require_game_of_league(
     return game
 
 
-async def _store_play(conn: Executor, data: PlayData) -> int:
-    play_id = await plays.insert_play(conn, **data.model_dump())
+async def _save_play(conn: Executor, data: PlayData) -> int:
+    play_id = await plays.save_play(conn, **data.model_dump())
     if play_id is not None:
         return play_id
     return await _existing_play_id(conn, data)
@@ -1050,9 +1048,9 @@ def checked_substitution(
     )
 
 
-async def _substitute(conn: Executor, sub: Substitution) -> Lineup:
+async def _add_substitution(conn: Executor, sub: Substitution) -> Lineup:
     gid = sub.game_id
-    added = await lineups.substitute_player(conn, **dataclasses.asdict(sub))
+    added = await lineups.add_substitution(conn, **dataclasses.asdict(sub))
     if added is not None:
         return added
     game = await games.get_game(conn, id=gid)

@@ -14,9 +14,41 @@ SELECT * FROM games WHERE id = @id;
 SELECT * FROM games WHERE id = @id FOR UPDATE;
 
 -- name: UpdateGameState :one
--- Write the game state in one statement. previous_version is NULL for an unknown game;
--- new_version is NULL when nothing was written (values unchanged, or expected_version stale);
--- matches says whether the stored state already equals the one given.
+-- Write the game state in one plain UPDATE when it differs from the stored one (and, with
+-- expected_version, only over that version): the new state_version, or no row when nothing
+-- was written, which UpdateGameStateOrExplain then tells apart (unknown game, unchanged,
+-- stale).
+UPDATE games SET
+    current_inning = @current_inning,
+    current_half = @current_half,
+    home_score = @home_score,
+    away_score = @away_score,
+    outs = COALESCE(sqlc.narg(outs), games.outs),
+    status = COALESCE(sqlc.narg(status), games.status),
+    completed_at = CASE
+        WHEN COALESCE(sqlc.narg(status), games.status) = 'completed'
+            THEN COALESCE(games.completed_at, clock.now)
+    END,
+    state_version = games.state_version + 1,
+    updated_at = clock.now
+-- now() read as a row: Citus refuses it inside CASE or COALESCE.
+FROM (SELECT now() AS now) AS clock
+WHERE games.id = @id
+    AND (sqlc.narg(expected_version)::bigint IS NULL
+         OR games.state_version = sqlc.narg(expected_version)::bigint)
+    AND (games.current_inning, games.current_half, games.home_score, games.away_score,
+         games.outs, games.status)
+        IS DISTINCT FROM
+        (@current_inning, @current_half, @home_score, @away_score,
+         COALESCE(sqlc.narg(outs), games.outs), COALESCE(sqlc.narg(status), games.status))
+RETURNING games.state_version;
+
+-- name: UpdateGameStateOrExplain :one
+-- UpdateGameState, run when that wrote nothing, saying why in the same statement that writes
+-- (should a concurrent change have made the state differ since). previous_version is NULL
+-- for an unknown game; new_version is NULL when nothing was written (values unchanged, or
+-- expected_version stale); matches says whether the stored state already equals the one
+-- given.
 WITH target AS (
     SELECT
         g.state_version,
@@ -58,36 +90,7 @@ SELECT
     (SELECT t.matches FROM target AS t) AS matches,
     (SELECT u.state_version FROM updated AS u) AS new_version;
 
--- name: WriteGameState :one
--- Write the game state in one plain UPDATE when it differs from the stored one (and, with
--- expected_version, only over that version): the new state_version, or no row when nothing
--- was written, which UpdateGameState then tells apart (unknown game, unchanged, stale).
-UPDATE games SET
-    current_inning = @current_inning,
-    current_half = @current_half,
-    home_score = @home_score,
-    away_score = @away_score,
-    outs = COALESCE(sqlc.narg(outs), games.outs),
-    status = COALESCE(sqlc.narg(status), games.status),
-    completed_at = CASE
-        WHEN COALESCE(sqlc.narg(status), games.status) = 'completed'
-            THEN COALESCE(games.completed_at, clock.now)
-    END,
-    state_version = games.state_version + 1,
-    updated_at = clock.now
--- now() read as a row, as in UpdateGameState: Citus refuses it inside CASE or COALESCE.
-FROM (SELECT now() AS now) AS clock
-WHERE games.id = @id
-    AND (sqlc.narg(expected_version)::bigint IS NULL
-         OR games.state_version = sqlc.narg(expected_version)::bigint)
-    AND (games.current_inning, games.current_half, games.home_score, games.away_score,
-         games.outs, games.status)
-        IS DISTINCT FROM
-        (@current_inning, @current_half, @home_score, @away_score,
-         COALESCE(sqlc.narg(outs), games.outs), COALESCE(sqlc.narg(status), games.status))
-RETURNING games.state_version;
-
--- name: RestoreGameState :one
+-- name: RollbackToPlay :one
 -- Put the game back to a recomputed state (rollback); always bumps the version. With
 -- @reopen (plays were removed), a completed game is active again.
 UPDATE games SET
@@ -107,7 +110,7 @@ RETURNING *;
 -- Delete a game and, by cascade, every row that belongs to it.
 DELETE FROM games WHERE id = @id;
 
--- name: LoadGameSnapshot :many
+-- name: LoadGameState :many
 -- The whole game, read in one statement and so from one snapshot: the game, every lineup
 -- entry (replaced ones too, which earlier plays name), every play, the roster, the session
 -- and (when asked) the rolls in the order they were handed over. One row a table row, in

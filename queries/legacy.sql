@@ -4,10 +4,10 @@
 SELECT away_score, home_score FROM plays
 WHERE game_id = @game_id AND play_number = @play_number;
 
--- name: RemoveRosterLinkById :execrows
--- Remove one roster link by its id alone, as the old layer's remove_roster_entry(roster_id)
--- did (every other roster query names the game too).
-DELETE FROM roster_links WHERE id = @id;
+-- name: GetRosterEntryGame :one
+-- The game of roster link @id, or no row: the old layer's remove_roster_entry(roster_id)
+-- names no game, and RemoveRosterEntry is scoped by one.
+SELECT game_id FROM roster_links WHERE id = @id;
 
 -- name: ImportGame :one
 -- Insert a game brought over from the old layer's tables, with its state and times as they

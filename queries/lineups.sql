@@ -20,11 +20,11 @@ WHERE game_id = @game_id
     AND team_id = @team_id
     AND (card_id = sqlc.narg(card_id) OR player_id = sqlc.narg(player_id));
 
--- name: SubstitutePlayer :one
+-- name: AddSubstitution :one
 -- Replace an active lineup entry after a play: the old entry goes inactive, the new one
 -- takes its team and, unless given, its batting order. No row (and nothing written) when the
 -- replaced entry is unknown, already inactive, of the other league (a card replaces a card,
--- a player a player), or when play @after_play is not stored. Like InsertPlay, the game row
+-- a player a player), or when play @after_play is not stored. Like SavePlay, the game row
 -- is share-locked first, so a rollback in progress is waited for; the play is then locked
 -- too, so one that rollback deleted meanwhile counts as missing (READ COMMITTED skips deleted
 -- rows it locks): a substitution racing a rollback never outlives the plays it follows.
@@ -66,12 +66,6 @@ SELECT * FROM lineups
 WHERE game_id = @game_id AND team_id = @team_id AND is_active
 ORDER BY batting_order NULLS LAST, id;
 
--- name: GetActiveLineups :many
--- Both teams' active lineups, by team then batting order.
-SELECT * FROM lineups
-WHERE game_id = @game_id AND is_active
-ORDER BY team_id, batting_order NULLS LAST, id;
-
 -- name: DeleteSubstitutionsAfter :execrows
 -- Remove substitutions made after play @after_play or later and reactivate the entries they
 -- replaced (unless those are removed too).
@@ -88,13 +82,13 @@ WITH removed AS (
 )
 SELECT r.id FROM removed AS r;
 
--- name: SubstitutePlayers :many
--- SubstitutePlayer for many substitutions (of any games) given as one JSON array (game_id,
+-- name: AddSubstitutionsBatch :many
+-- AddSubstitution for many substitutions (of any games) given as one JSON array (game_id,
 -- replacing_id, card_id, player_id, position, batting_order, after_play), in one statement.
--- Each must replace another entry; one refused as SubstitutePlayer refuses it (entry unknown
+-- Each must replace another entry; one refused as AddSubstitution refuses it (entry unknown
 -- or inactive, the other league, play @after_play not stored) inserts nothing and returns no
 -- row, for the caller to tell a retry from a conflict. The games and plays are locked as
--- SubstitutePlayer locks them, so a substitution racing a rollback never outlives its play.
+-- AddSubstitution locks them, so a substitution racing a rollback never outlives its play.
 WITH incoming AS (
     SELECT
         s.game_id, s.replacing_id, s.card_id, s.player_id, s.position, s.batting_order,

@@ -1,11 +1,12 @@
--- name: InsertPlay :one
+-- name: SavePlay :one
 -- Insert a play. No row when the game is unknown (checked here, not left to the foreign
 -- keys: which of them fails first differs on Citus), when the game already has a play with
 -- this number (a retry, or a conflict the caller tells apart by reading the stored play), or
--- when the play before it is missing: plays are numbered without gaps, so a write racing rollback_to_play cannot
--- leave a play after the rollback point. The game row is share-locked first, so the check
--- waits for a rollback in progress; the previous play is then locked too, so one that
--- rollback deleted meanwhile counts as missing (READ COMMITTED skips deleted rows it locks).
+-- when the play before it is missing: plays are numbered without gaps, so a write racing
+-- rollback_to_play cannot leave a play after the rollback point. The game row is
+-- share-locked first, so the check waits for a rollback in progress; the previous play is
+-- then locked too, so one that rollback deleted meanwhile counts as missing (READ COMMITTED
+-- skips deleted rows it locks).
 WITH game AS (
     SELECT g.id FROM games AS g WHERE g.id = @game_id FOR KEY SHARE
 ), previous AS (
@@ -36,7 +37,7 @@ RETURNING id;
 -- Nothing is written unless the game exists (and is at expected_version, when given) and the
 -- play number is free: play_id is then NULL, and game_matched tells the two cases apart.
 -- Nor is anything written when the play before it is missing (plays are numbered without
--- gaps; see InsertPlay for why the previous play is locked after the game row).
+-- gaps; see SavePlay for why the previous play is locked after the game row).
 WITH game AS (
     SELECT g.id FROM games AS g
     WHERE g.id = @game_id
@@ -106,7 +107,7 @@ SELECT delete_plays_after(@game_id, @play_number)::integer AS removed;
 -- Store plays of any number of games and write game states of any number of games, given as
 -- two JSON arrays (PlayData fields; game_id, inning, half, home_score, away_score, outs and
 -- status, the last two null to keep the stored ones), in one statement. Each game's plays
--- must be numbered consecutively; like InsertPlay, none of a game's plays is stored unless
+-- must be numbered consecutively; like SavePlay, none of a game's plays is stored unless
 -- the play before its first is (or that is play 1), with the game row share-locked first so
 -- a rollback in progress is waited for. Numbers a game already has are skipped and return no
 -- row: the caller reads them to tell a retry (the same play) from a conflict. A state is

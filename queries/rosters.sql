@@ -22,6 +22,6 @@ WHERE game_id = @game_id
     AND (sqlc.narg(team_id)::integer IS NULL OR team_id = sqlc.narg(team_id)::integer)
 ORDER BY team_id, id;
 
--- name: RemoveRosterLink :execrows
+-- name: RemoveRosterEntry :execrows
 -- Remove one roster link.
 DELETE FROM roster_links WHERE game_id = @game_id AND id = @id;

@@ -42,7 +42,7 @@ WHERE l.game_id = @game_id
 GROUP BY l.game_id, l.id
 ORDER BY l.team_id, min(p.play_number);
 
--- name: GetBoxScoreLines :many
+-- name: GetBoxScore :many
 -- Batting and pitching line of every lineup entry of the game, in one statement. Every table
 -- is filtered by @game_id itself, so Citus plans it for the game's shard alone.
 SELECT
@@ -50,7 +50,8 @@ SELECT
     l.id AS lineup_id, l.team_id, l.card_id, l.player_id, l.position, l.batting_order,
     l.is_starter, l.is_active,
     b.pa, b.ab, b.hit, b.double, b.triple, b.homerun, b.bb, b.so, b.hbp, b.rbi, b.sb, b.cs,
-    pt.outs, pt.batters_faced, pt.hits_allowed, pt.runs_allowed, pt.walks, pt.strikeouts, pt.homeruns_allowed, pt.hit_batters, pt.errors, pt.wild_pitches
+    pt.outs, pt.batters_faced, pt.hits_allowed, pt.runs_allowed, pt.walks, pt.strikeouts,
+    pt.homeruns_allowed, pt.hit_batters, pt.errors, pt.wild_pitches
 FROM lineups AS l
 JOIN games AS g ON g.id = @game_id
 CROSS JOIN LATERAL (

@@ -58,11 +58,11 @@ _SHARD = re.compile(rf"\b(?:{'|'.join(TABLES)})_(\d+)\b")
 NOT_YET_ROUTER = {
     "add_sba_lineup_player": "AddLineupEntry: INSERT ... SELECT FROM games, identity id",
     "add_sba_roster_player": "AddRosterLink: INSERT ... SELECT FROM games, identity id",
-    "save_play": "InsertPlay: INSERT ... SELECT with CTEs, identity id",
+    "save_play": "SavePlay: INSERT ... SELECT with CTEs, identity id",
     "record_play": "RecordPlay: modifying CTE with INSERT ... SELECT, identity id",
-    "add_substitution": "SubstitutePlayer: modifying CTE with INSERT ... SELECT, identity id",
-    "save_rolls_batch": "SaveRolls: INSERT ... SELECT FROM jsonb_to_recordset",
-    "persister": "SavePlays and SaveRolls: INSERT ... SELECT FROM jsonb_to_recordset",
+    "add_substitution": "AddSubstitution: modifying CTE with INSERT ... SELECT, identity id",
+    "save_rolls_batch": "SaveRollsBatch: INSERT ... SELECT FROM jsonb_to_recordset",
+    "persister": "RecordPlaysBatch and SaveRollsBatch: INSERT ... SELECT FROM jsonb_to_recordset",
 }
 
 
@@ -218,12 +218,12 @@ async def _remove_roster_entries(db: Database, game_id: uuid.UUID) -> None:
         assert await db.remove_roster_entry(game_id, link.id)
 
 
-async def test_load_game_snapshot_plans_one_task(database_url: str) -> None:
+async def test_load_game_state_plans_one_task(database_url: str) -> None:
     from gamedb_gen import games
 
     conn = await asyncpg.connect(database_url)
     try:
-        plan = await conn.fetch(f"EXPLAIN {games.LOAD_GAME_SNAPSHOT}", uuid.uuid4(), True)
+        plan = await conn.fetch(f"EXPLAIN {games.LOAD_GAME_STATE}", uuid.uuid4(), True)
     finally:
         await conn.close()
     text = "\n".join(row[0] for row in plan)
@@ -255,10 +255,10 @@ async def test_distribute_is_idempotent_and_refused_without_citus(
 
 @pytest.mark.slow
 @pytest.mark.xfail(
-    reason="SavePlays and SaveRolls commit in two phases on Citus (see NOT_YET_ROUTER): a "
-    "worker connection lost after PREPARE TRANSACTION acknowledges a write that becomes "
-    "visible only when the coordinator recovers it (citus.recover_2pc_interval), so the next "
-    "play of the game can find its predecessor missing",
+    reason="RecordPlaysBatch and SaveRollsBatch commit in two phases on Citus (see "
+    "NOT_YET_ROUTER): a worker connection lost after PREPARE TRANSACTION acknowledges a write "
+    "that becomes visible only when the coordinator recovers it (citus.recover_2pc_interval), "
+    "so the next play of the game can find its predecessor missing",
     strict=False,
 )
 async def test_killed_worker_connections_lose_and_duplicate_no_acknowledged_write(

@@ -603,7 +603,11 @@ async def test_lineup_and_roster_entries(fuzz: Fuzz, data: st.DataObject) -> Non
 async def test_add_substitution(fuzz: Fuzz, data: st.DataObject) -> None:
     game = data.draw(st.sampled_from([fuzz.sba, fuzz.pd]))
     member = "card_id" if game is fuzz.pd else "player_id"
-    active = await lineups.get_active_lineups(fuzz.db.pool, game_id=game.game_id)
+    active = [
+        entry
+        for team in (HOME, AWAY)
+        for entry in await fuzz.db.get_active_lineup(game.game_id, team)
+    ]
     sent: dict[str, Any] = {
         "game_id": data.draw(st.one_of(st.just(game.game_id), game_ids(fuzz))),
         "replacing_id": data.draw(either(st.sampled_from([entry.id for entry in active]))),

@@ -244,8 +244,70 @@ async def get_game_for_update(conn: Executor, *, id: uuid.UUID) -> Game | None:
     return Game.model_validate(dict(row))
 
 
-class UpdateGameStateRow(BaseModel):
-    """A result row of UpdateGameState."""
+UPDATE_GAME_STATE: Final = """
+UPDATE games SET
+    current_inning = $1,
+    current_half = $2,
+    home_score = $3,
+    away_score = $4,
+    outs = COALESCE($5, games.outs),
+    status = COALESCE($6, games.status),
+    completed_at = CASE
+        WHEN COALESCE($6, games.status) = 'completed'
+            THEN COALESCE(games.completed_at, clock.now)
+    END,
+    state_version = games.state_version + 1,
+    updated_at = clock.now
+FROM (SELECT now() AS now) AS clock
+WHERE games.id = $7
+    AND ($8::bigint IS NULL
+         OR games.state_version = $8::bigint)
+    AND (games.current_inning, games.current_half, games.home_score, games.away_score,
+         games.outs, games.status)
+        IS DISTINCT FROM
+        ($1, $2, $3, $4,
+         COALESCE($5, games.outs), COALESCE($6, games.status))
+RETURNING games.state_version
+"""
+
+
+async def update_game_state(
+    conn: Executor,
+    *,
+    current_inning: int,
+    current_half: Half,
+    home_score: int,
+    away_score: int,
+    outs: int | None,
+    status: GameStatus | None,
+    id: uuid.UUID,
+    expected_version: int | None,
+) -> int | None:
+    """Write the game state in one plain UPDATE when it differs from the stored one (and, with
+    expected_version, only over that version): the new state_version, or no row when nothing
+    was written, which UpdateGameStateOrExplain then tells apart (unknown game, unchanged,
+    stale).
+    now() read as a row: Citus refuses it inside CASE or COALESCE.
+    """
+    row = await conn.fetchrow(
+        UPDATE_GAME_STATE,
+        current_inning,
+        current_half,
+        home_score,
+        away_score,
+        outs,
+        status,
+        id,
+        expected_version,
+    )
+    if row is None:
+        return None
+    value: int | None = row[0]
+    return value
+
+
+class UpdateGameStateOrExplainRow(BaseModel):
+    """A result row of UpdateGameStateOrExplain."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -254,7 +316,7 @@ class UpdateGameStateRow(BaseModel):
     new_version: int | None
 
 
-UPDATE_GAME_STATE: Final = """
+UPDATE_GAME_STATE_OR_EXPLAIN: Final = """
 WITH target AS (
     SELECT
         g.state_version,
@@ -298,7 +360,7 @@ SELECT
 """
 
 
-async def update_game_state(
+async def update_game_state_or_explain(
     conn: Executor,
     *,
     current_inning: int,
@@ -309,13 +371,15 @@ async def update_game_state(
     status: GameStatus | None,
     id: uuid.UUID,
     expected_version: int | None,
-) -> UpdateGameStateRow | None:
-    """Write the game state in one statement. previous_version is NULL for an unknown game;
-    new_version is NULL when nothing was written (values unchanged, or expected_version stale);
-    matches says whether the stored state already equals the one given.
+) -> UpdateGameStateOrExplainRow | None:
+    """UpdateGameState, run when that wrote nothing, saying why in the same statement that writes
+    (should a concurrent change have made the state differ since). previous_version is NULL
+    for an unknown game; new_version is NULL when nothing was written (values unchanged, or
+    expected_version stale); matches says whether the stored state already equals the one
+    given.
     """
     row = await conn.fetchrow(
-        UPDATE_GAME_STATE,
+        UPDATE_GAME_STATE_OR_EXPLAIN,
         current_inning,
         current_half,
         home_score,
@@ -327,71 +391,10 @@ async def update_game_state(
     )
     if row is None:
         return None
-    return UpdateGameStateRow.model_validate(dict(row))
+    return UpdateGameStateOrExplainRow.model_validate(dict(row))
 
 
-WRITE_GAME_STATE: Final = """
-UPDATE games SET
-    current_inning = $1,
-    current_half = $2,
-    home_score = $3,
-    away_score = $4,
-    outs = COALESCE($5, games.outs),
-    status = COALESCE($6, games.status),
-    completed_at = CASE
-        WHEN COALESCE($6, games.status) = 'completed'
-            THEN COALESCE(games.completed_at, clock.now)
-    END,
-    state_version = games.state_version + 1,
-    updated_at = clock.now
-FROM (SELECT now() AS now) AS clock
-WHERE games.id = $7
-    AND ($8::bigint IS NULL
-         OR games.state_version = $8::bigint)
-    AND (games.current_inning, games.current_half, games.home_score, games.away_score,
-         games.outs, games.status)
-        IS DISTINCT FROM
-        ($1, $2, $3, $4,
-         COALESCE($5, games.outs), COALESCE($6, games.status))
-RETURNING games.state_version
-"""
-
-
-async def write_game_state(
-    conn: Executor,
-    *,
-    current_inning: int,
-    current_half: Half,
-    home_score: int,
-    away_score: int,
-    outs: int | None,
-    status: GameStatus | None,
-    id: uuid.UUID,
-    expected_version: int | None,
-) -> int | None:
-    """Write the game state in one plain UPDATE when it differs from the stored one (and, with
-    expected_version, only over that version): the new state_version, or no row when nothing
-    was written, which UpdateGameState then tells apart (unknown game, unchanged, stale).
-    now() read as a row, as in UpdateGameState: Citus refuses it inside CASE or COALESCE.
-    """
-    row = await conn.fetchrow(
-        WRITE_GAME_STATE,
-        current_inning,
-        current_half,
-        home_score,
-        away_score,
-        outs,
-        status,
-        id,
-        expected_version,
-    )
-    if row is None:
-        return None
-    value: int | None = row[0]
-    return value
-
-
-RESTORE_GAME_STATE: Final = """
+ROLLBACK_TO_PLAY: Final = """
 UPDATE games SET
     current_inning = $1,
     current_half = $2,
@@ -408,7 +411,7 @@ RETURNING id, league_id, home_team_id, away_team_id, game_mode, visibility, stat
 """
 
 
-async def restore_game_state(
+async def rollback_to_play(
     conn: Executor,
     *,
     current_inning: int,
@@ -423,7 +426,7 @@ async def restore_game_state(
     @reopen (plays were removed), a completed game is active again.
     """
     row = await conn.fetchrow(
-        RESTORE_GAME_STATE,
+        ROLLBACK_TO_PLAY,
         current_inning,
         current_half,
         outs,
@@ -447,8 +450,8 @@ async def delete_game(conn: Executor, *, id: uuid.UUID) -> int:
     return rows_affected(await conn.execute(DELETE_GAME, id))
 
 
-class LoadGameSnapshotRow(NamedTuple):
-    """A result row of LoadGameSnapshot."""
+class LoadGameStateRow(NamedTuple):
+    """A result row of LoadGameState."""
 
     part: int
     position: int
@@ -460,7 +463,7 @@ class LoadGameSnapshotRow(NamedTuple):
     rolls: str | None
 
 
-LOAD_GAME_SNAPSHOT: Final = """
+LOAD_GAME_STATE: Final = """
 SELECT
     0 AS part, 0::bigint AS position, g::games AS game, NULL::lineups AS lineup,
     NULL::plays AS play, NULL::roster_links AS roster_link, NULL::game_sessions AS session,
@@ -493,12 +496,12 @@ ORDER BY part, position
 """
 
 
-async def load_game_snapshot(
+async def load_game_state(
     conn: Executor,
     *,
     game_id: uuid.UUID,
     include_rolls: bool,
-) -> list[LoadGameSnapshotRow]:
+) -> list[LoadGameStateRow]:
     """The whole game, read in one statement and so from one snapshot: the game, every lineup
     entry (replaced ones too, which earlier plays name), every play, the roster, the session
     and (when asked) the rolls in the order they were handed over. One row a table row, in
@@ -507,9 +510,9 @@ async def load_game_snapshot(
     which are cheapest to send as one JSON text. Each table is filtered by game_id itself, so
     that a distributed deployment serves the statement from the game's one shard.
     """
-    rows = await conn.fetch(LOAD_GAME_SNAPSHOT, game_id, include_rolls)
+    rows = await conn.fetch(LOAD_GAME_STATE, game_id, include_rolls)
     return [
-        LoadGameSnapshotRow(
+        LoadGameStateRow(
             part=r[0],
             position=r[1],
             game=None if r[2] is None else _game_from_row(r[2]),

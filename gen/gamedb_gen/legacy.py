@@ -44,16 +44,20 @@ async def get_play_score(
     return GetPlayScoreRow.model_validate(dict(row))
 
 
-REMOVE_ROSTER_LINK_BY_ID: Final = """
-DELETE FROM roster_links WHERE id = $1
+GET_ROSTER_ENTRY_GAME: Final = """
+SELECT game_id FROM roster_links WHERE id = $1
 """
 
 
-async def remove_roster_link_by_id(conn: Executor, *, id: int) -> int:
-    """Remove one roster link by its id alone, as the old layer's remove_roster_entry(roster_id)
-    did (every other roster query names the game too).
+async def get_roster_entry_game(conn: Executor, *, id: int) -> uuid.UUID | None:
+    """The game of roster link @id, or no row: the old layer's remove_roster_entry(roster_id)
+    names no game, and RemoveRosterEntry is scoped by one.
     """
-    return rows_affected(await conn.execute(REMOVE_ROSTER_LINK_BY_ID, id))
+    row = await conn.fetchrow(GET_ROSTER_ENTRY_GAME, id)
+    if row is None:
+        return None
+    value: uuid.UUID | None = row[0]
+    return value
 
 
 IMPORT_GAME: Final = """

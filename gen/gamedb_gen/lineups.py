@@ -81,7 +81,7 @@ async def find_lineup_entry(
     return Lineup.model_validate(dict(row))
 
 
-SUBSTITUTE_PLAYER: Final = """
+ADD_SUBSTITUTION: Final = """
 WITH game AS (
     SELECT g.id FROM games AS g WHERE g.id = $6 FOR KEY SHARE
 ), played AS (
@@ -113,7 +113,7 @@ RETURNING game_id, id, league_id, team_id, card_id, player_id, position, batting
 """
 
 
-async def substitute_player(
+async def add_substitution(
     conn: Executor,
     *,
     card_id: int | None,
@@ -127,13 +127,13 @@ async def substitute_player(
     """Replace an active lineup entry after a play: the old entry goes inactive, the new one
     takes its team and, unless given, its batting order. No row (and nothing written) when the
     replaced entry is unknown, already inactive, of the other league (a card replaces a card,
-    a player a player), or when play @after_play is not stored. Like InsertPlay, the game row
+    a player a player), or when play @after_play is not stored. Like SavePlay, the game row
     is share-locked first, so a rollback in progress is waited for; the play is then locked
     too, so one that rollback deleted meanwhile counts as missing (READ COMMITTED skips deleted
     rows it locks): a substitution racing a rollback never outlives the plays it follows.
     """
     row = await conn.fetchrow(
-        SUBSTITUTE_PLAYER,
+        ADD_SUBSTITUTION,
         card_id,
         player_id,
         position,
@@ -175,20 +175,6 @@ async def get_active_lineup(conn: Executor, *, game_id: uuid.UUID, team_id: int)
     return [Lineup.model_validate(dict(r)) for r in rows]
 
 
-GET_ACTIVE_LINEUPS: Final = """
-SELECT game_id, id, league_id, team_id, card_id, player_id, position, batting_order, is_starter,
-    is_active, replacing_id, after_play, created_at FROM lineups
-WHERE game_id = $1 AND is_active
-ORDER BY team_id, batting_order NULLS LAST, id
-"""
-
-
-async def get_active_lineups(conn: Executor, *, game_id: uuid.UUID) -> list[Lineup]:
-    """Both teams' active lineups, by team then batting order."""
-    rows = await conn.fetch(GET_ACTIVE_LINEUPS, game_id)
-    return [Lineup.model_validate(dict(r)) for r in rows]
-
-
 DELETE_SUBSTITUTIONS_AFTER: Final = """
 WITH removed AS (
     DELETE FROM lineups
@@ -217,7 +203,7 @@ async def delete_substitutions_after(
     return rows_affected(await conn.execute(DELETE_SUBSTITUTIONS_AFTER, game_id, after_play))
 
 
-SUBSTITUTE_PLAYERS: Final = """
+ADD_SUBSTITUTIONS_BATCH: Final = """
 WITH incoming AS (
     SELECT
         s.game_id, s.replacing_id, s.card_id, s.player_id, s.position, s.batting_order,
@@ -269,13 +255,13 @@ FROM inserted AS n
 """
 
 
-async def substitute_players(conn: Executor, *, substitutions: str) -> list[Lineup]:
-    """SubstitutePlayer for many substitutions (of any games) given as one JSON array (game_id,
+async def add_substitutions_batch(conn: Executor, *, substitutions: str) -> list[Lineup]:
+    """AddSubstitution for many substitutions (of any games) given as one JSON array (game_id,
     replacing_id, card_id, player_id, position, batting_order, after_play), in one statement.
-    Each must replace another entry; one refused as SubstitutePlayer refuses it (entry unknown
+    Each must replace another entry; one refused as AddSubstitution refuses it (entry unknown
     or inactive, the other league, play @after_play not stored) inserts nothing and returns no
     row, for the caller to tell a retry from a conflict. The games and plays are locked as
-    SubstitutePlayer locks them, so a substitution racing a rollback never outlives its play.
+    AddSubstitution locks them, so a substitution racing a rollback never outlives its play.
     """
-    rows = await conn.fetch(SUBSTITUTE_PLAYERS, substitutions)
+    rows = await conn.fetch(ADD_SUBSTITUTIONS_BATCH, substitutions)
     return [Lineup.model_validate(dict(r)) for r in rows]

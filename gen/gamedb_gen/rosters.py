@@ -79,11 +79,11 @@ async def get_roster(
     return [RosterLink.model_validate(dict(r)) for r in rows]
 
 
-REMOVE_ROSTER_LINK: Final = """
+REMOVE_ROSTER_ENTRY: Final = """
 DELETE FROM roster_links WHERE game_id = $1 AND id = $2
 """
 
 
-async def remove_roster_link(conn: Executor, *, game_id: uuid.UUID, id: int) -> int:
+async def remove_roster_entry(conn: Executor, *, game_id: uuid.UUID, id: int) -> int:
     """Remove one roster link."""
-    return rows_affected(await conn.execute(REMOVE_ROSTER_LINK, game_id, id))
+    return rows_affected(await conn.execute(REMOVE_ROSTER_ENTRY, game_id, id))

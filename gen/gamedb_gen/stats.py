@@ -127,8 +127,8 @@ async def get_pitcher_stats(
     return [GetPitcherStatsRow.model_validate(dict(r)) for r in rows]
 
 
-class GetBoxScoreLinesRow(BaseModel):
-    """A result row of GetBoxScoreLines."""
+class GetBoxScoreRow(BaseModel):
+    """A result row of GetBoxScore."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -169,14 +169,14 @@ class GetBoxScoreLinesRow(BaseModel):
     wild_pitches: int
 
 
-GET_BOX_SCORE_LINES: Final = """
+GET_BOX_SCORE: Final = """
 SELECT
     g.home_team_id, g.away_team_id, g.home_score, g.away_score, g.status,
     l.id AS lineup_id, l.team_id, l.card_id, l.player_id, l.position, l.batting_order,
     l.is_starter, l.is_active,
     b.pa, b.ab, b.hit, b.double, b.triple, b.homerun, b.bb, b.so, b.hbp, b.rbi, b.sb, b.cs,
     pt.outs, pt.batters_faced, pt.hits_allowed, pt.runs_allowed, pt.walks, pt.strikeouts,
-        pt.homeruns_allowed, pt.hit_batters, pt.errors, pt.wild_pitches
+    pt.homeruns_allowed, pt.hit_batters, pt.errors, pt.wild_pitches
 FROM lineups AS l
 JOIN games AS g ON g.id = $1
 CROSS JOIN LATERAL (
@@ -214,9 +214,9 @@ ORDER BY l.team_id, l.batting_order NULLS LAST, l.id
 """
 
 
-async def get_box_score_lines(conn: Executor, *, game_id: uuid.UUID) -> list[GetBoxScoreLinesRow]:
+async def get_box_score(conn: Executor, *, game_id: uuid.UUID) -> list[GetBoxScoreRow]:
     """Batting and pitching line of every lineup entry of the game, in one statement. Every table
     is filtered by @game_id itself, so Citus plans it for the game's shard alone.
     """
-    rows = await conn.fetch(GET_BOX_SCORE_LINES, game_id)
-    return [GetBoxScoreLinesRow.model_validate(dict(r)) for r in rows]
+    rows = await conn.fetch(GET_BOX_SCORE, game_id)
+    return [GetBoxScoreRow.model_validate(dict(r)) for r in rows]
