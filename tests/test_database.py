@@ -82,9 +82,12 @@ async def test_failed_operation_rolls_back_the_whole_block(db: Database) -> None
 @pytest.mark.parametrize("isolation", ["read_committed", "repeatable_read", "serializable"])
 async def test_isolation_level_is_selectable(db: Database, isolation: str) -> None:
     async with db.transaction(isolation=isolation, readonly=True) as tx:  # type: ignore[arg-type]
-        level = await tx.connection.fetchval("SELECT current_setting('transaction_isolation')")
-        readonly = await tx.connection.fetchval("SELECT current_setting('transaction_read_only')")
-    assert level == isolation.replace("_", " ") and readonly == "on"
+        settings = await tx.connection.fetchrow(
+            "SELECT current_setting('transaction_isolation') AS level,"
+            " current_setting('transaction_read_only') AS readonly"
+        )
+    assert settings is not None
+    assert settings["level"] == isolation.replace("_", " ") and settings["readonly"] == "on"
 
 
 async def test_run_in_transaction_retries_the_whole_unit(db: Database) -> None:

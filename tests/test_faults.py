@@ -93,16 +93,17 @@ async def stored_game(conn: Executor, game_id: uuid.UUID) -> dict[str, Any]:
         "SELECT play_number, id FROM plays WHERE game_id = $1 ORDER BY play_number", game_id
     )
     rolls = await conn.fetch("SELECT roll_id FROM rolls WHERE game_id = $1", game_id)
-    substitutions = await conn.fetchval(
+    substitutions = await conn.fetchrow(
         "SELECT count(*) FROM lineups WHERE game_id = $1 AND replacing_id IS NOT NULL", game_id
     )
+    assert substitutions is not None
     return {
         "game": game,
         "plays": {row["play_number"]: row["id"] for row in plays},
         "play_rows": len(plays),
         "rolls": {row["roll_id"] for row in rolls},
         "roll_rows": len(rolls),
-        "substitutions": substitutions,
+        "substitutions": substitutions[0],
     }
 
 

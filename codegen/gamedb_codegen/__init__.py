@@ -9,9 +9,11 @@ Conventions of the generated code:
 * ``models.py``: one ``enum.StrEnum`` per PostgreSQL enum, one frozen pydantic model per table
   (singular PascalCase: ``roster_links`` → ``RosterLink``); ``schema_migrations`` is skipped.
 * one module per query file (``games.sql`` → ``games.py``) with, per query in file order,
-  an UPPER_SNAKE ``Final`` SQL constant and an ``async def snake_name(conn: Executor, *, ...)``
-  taking keyword-only parameters named after sqlc's parameter names (``param_N`` when sqlc has
-  none, e.g. ``$1::int``; repeated names get ``_2``, ``_3``). Python keywords get a trailing
+  an UPPER_SNAKE ``Final`` SQL constant (sqlc's ``-- name: Query :cmd`` line, then the query
+  as written, so server logs and ``pg_stat_statements`` name it) and an ``async def
+  snake_name(conn: Executor, *, ...)`` taking keyword-only parameters named after sqlc's
+  parameter names (``param_N`` when sqlc has none, e.g. ``$1::int``; repeated names get
+  ``_2``, ``_3``). Python keywords get a trailing
   ``_`` (``from_``), and so do names of the function body's locals: ``conn`` always, ``row``
   and ``value`` in ``:one`` functions, ``rows`` in ``:many`` functions.
 * results: ``:one`` → ``Model | None``; ``:many`` → ``list[Model]``; ``:exec`` → ``None``;
@@ -28,6 +30,8 @@ Conventions of the generated code:
   ``register_codecs`` (binary json/jsonb codecs, also required by binary COPY).
 * ``_executor.py``: the ``Executor`` protocol (satisfied by ``asyncpg.Connection``, pool
   connections and ``asyncpg.Pool``), ``register_codecs`` and ``rows_affected``.
+* every Python file is formatted by the ruff version gamedb-codegen pins (imports sorted,
+  ``ruff format``, line length 100).
 * ``MANIFEST`` lists every generated file; ``python -m gamedb_codegen.prune <out>`` deletes
   modules no longer listed (sqlc itself never deletes files).
 

@@ -23,10 +23,7 @@ from .naming import (
 from .options import NullabilityOverride, Options, TypeOverride
 from .request import Column, Query, Request, Table
 from .types import (
-    FIRST_PARTY,
     JSON_TYPES,
-    LOCAL,
-    THIRD_PARTY,
     Import,
     PyType,
     TypeMapper,
@@ -300,12 +297,11 @@ class _Planner:
             return resolved
         if not override.py_module:
             return PyType(override.py_name, frozenset(), "plain", self._dims(column))
-        section = THIRD_PARTY if override.py_module.split(".")[0] == "pydantic" else FIRST_PARTY
         base, _ = normalise_type_name(column.type.name)
         kind: Literal["plain", "model"] = "model" if base in JSON_TYPES else "plain"
         return PyType(
             override.py_name,
-            frozenset({Import(section, override.py_module, override.py_name)}),
+            frozenset({Import(override.py_module, override.py_name)}),
             kind,
             self._dims(column),
         )
@@ -361,7 +357,7 @@ class _Planner:
     def row_type(self, table: str) -> PyType:
         """A whole row of ``table``, as the table's model."""
         model = self.table_model(table)
-        imports = {Import(LOCAL, self.mapper.models_module, model.name)}
+        imports = {Import(self.mapper.models_module, model.name)}
         for f in model.fields:
             if f.type.kind != "plain":
                 imports |= f.type.imports

@@ -1,32 +1,34 @@
 """Emitting the generated package's source text from a :class:`~.plan.PackagePlan`.
 
-The output is already in ``ruff format`` style (line length 100): anything that does not
-fit on one line is split one item per line with a trailing comma, which ruff keeps as is.
+Each statement is written on one line and imports one a line, in no order: the pinned ``ruff``
+(:mod:`~.formatting`) sorts the imports and formats the files, so the output is ``ruff
+format`` style by construction. A query's SQL constant is sqlc's ``-- name: Query :cmd`` line
+and then the query as written in its file, as sqlc's own Go output has it, so server logs and
+``pg_stat_statements`` name the query.
 """
 
 from __future__ import annotations
 
+import re
 import textwrap
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from . import __version__
+from .formatting import LINE_LENGTH, format_sources
 from .naming import snake_case, upper_snake
 from .plan import EnumPlan, ModelPlan, ModulePlan, PackagePlan, QueryPlan
-from .types import LOCAL, STDLIB, THIRD_PARTY, Import, PyType
+from .types import Import, PyType
 
 __all__ = [
     "EXECUTOR_MODULE",
-    "LINE_LENGTH",
     "File",
     "docstring",
     "header",
-    "render_imports",
     "render_package",
-    "sql_lines",
+    "sql_constant",
 ]
 
-LINE_LENGTH = 100
 INDENT = "    "
 EXECUTOR_MODULE = "_executor"
 
@@ -52,78 +54,15 @@ def header(sqlc_version: str, source: str = "") -> str:
     return "\n".join(lines) + "\n"
 
 
-# -- layout helpers --------------------------------------------------------------------------
-
-
-def bracketed(indent: str, head: str, items: list[str], tail: str) -> list[str]:
-    """``head`` + comma-separated ``items`` + ``tail`` on one line if it fits, else exploded
-    one item per line with a magic trailing comma. ``head`` ends with the opening bracket,
-    ``tail`` starts with the closing one."""
-    one = f"{indent}{head}{', '.join(items)}{tail}"
-    if len(one) <= LINE_LENGTH or not items:
-        return [one]
-    inner = indent + INDENT
-    return [f"{indent}{head}", *(f"{inner}{item}," for item in items), f"{indent}{tail}"]
-
-
-def comprehension(indent: str, head: str, element: list[str], loop: str, tail: str) -> list[str]:
-    """``head[element loop]tail``; ``element`` is one line, or several (already exploded,
-    relative indentation kept)."""
-    if len(element) == 1:
-        one = f"{indent}{head}[{element[0]} {loop}]{tail}"
-        if len(one) <= LINE_LENGTH:
-            return [one]
-    inner = indent + INDENT
-    return [
-        f"{indent}{head}[",
-        *(f"{inner}{line}" for line in element),
-        f"{inner}{loop}",
-        f"{indent}]{tail}",
-    ]
-
-
 def _string_literal(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _member_key(name: str) -> tuple[int, str, str]:
-    if name.isupper() and len(name) > 1:
-        kind = 0
-    elif name[:1].isupper():
-        kind = 1
-    else:
-        kind = 2
-    return kind, name.lower(), name
-
-
-def _module_key(module: str) -> tuple[str, str]:
-    return module.lower(), module
-
-
-def render_imports(imports: Iterable[Import]) -> list[str]:
-    """Import statements grouped and sorted like ruff's isort rules (with default settings)."""
-    sections: dict[int, list[Import]] = {}
-    for imp in set(imports):
-        sections.setdefault(imp.section, []).append(imp)
-    lines: list[str] = []
-    for section in sorted(sections):
-        items = sections[section]
-        straight = sorted({i.module for i in items if not i.name}, key=_module_key)
-        froms: dict[str, set[str]] = {}
-        for i in items:
-            if i.name:
-                froms.setdefault(i.module, set()).add(i.name)
-        if lines:
-            lines.append("")
-        lines += [f"import {m}" for m in straight]
-        for module in sorted(froms, key=_module_key):
-            names = sorted(froms[module], key=_member_key)
-            one = f"from {module} import {', '.join(names)}"
-            if len(one) <= LINE_LENGTH:
-                lines.append(one)
-            else:
-                lines += [f"from {module} import (", *(f"{INDENT}{n}," for n in names), ")"]
-    return lines
+def _import_lines(imports: Iterable[Import]) -> list[str]:
+    """One statement an imported name; ruff sorts, groups and joins them."""
+    return sorted(
+        f"from {i.module} import {i.name}" if i.name else f"import {i.module}" for i in imports
+    )
 
 
 def docstring(indent: str, lines: list[str]) -> list[str]:
@@ -154,83 +93,37 @@ def docstring(indent: str, lines: list[str]) -> list[str]:
 
 # -- SQL text --------------------------------------------------------------------------------
 
-
-def _break_points(line: str, state: list[str]) -> list[int]:
-    """Indexes of spaces in ``line`` where breaking the line keeps the SQL's meaning.
-
-    ``state`` carries an open quote / comment across lines (``[]`` when none).
-    """
-    points: list[int] = []
-    i = 0
-    n = len(line)
-    while i < n:
-        ch = line[i]
-        if state:
-            closing = state[0]
-            if closing == "\n":
-                return points  # line comment runs to the end of the line
-            if line.startswith(closing, i):
-                if closing in ("'", '"') and line.startswith(closing * 2, i):
-                    i += 2
-                    continue
-                state.clear()
-                i += len(closing)
-                continue
-            i += 1
-            continue
-        if ch == " " and i > 0 and line[:i].strip():
-            points.append(i)
-        elif ch in ("'", '"'):
-            state.append(ch)
-        elif line.startswith("--", i):
-            return points
-        elif line.startswith("/*", i):
-            state.append("*/")
-            i += 2
-            continue
-        elif ch == "$":
-            end = line.find("$", i + 1)
-            tag = line[i : end + 1] if end != -1 else ""
-            body = tag[1:-1]
-            if tag and (not body or body.replace("_", "a").isalnum()) and not body[:1].isdigit():
-                state.append(tag)
-                i += len(tag)
-                continue
-        i += 1
-    return points
+# A line whose quoted names and literals hold no comma, and that has no comment, dollar quote
+# ($1 aside) or backslash: breaking it after a comma keeps its meaning.
+_PLAIN_SQL = re.compile(r"""(?:[^-'"$/\\]|-(?!-)|/(?!\*)|\$(?=\d)|'[^',\\]*'|"[^",]*")*""")
 
 
-def sql_lines(text: str) -> list[str]:
-    """The query text as lines that fit the line length, split only between tokens."""
-    out: list[str] = []
-    state: list[str] = []
-    for raw in text.strip("\n").split("\n"):
-        stripped = raw.lstrip("\t ")
-        lead = raw[: len(raw) - len(stripped)].replace("\t", INDENT) if not state else ""
-        line = (lead + stripped if not state else raw).rstrip()
-        if len(line) <= LINE_LENGTH:
-            _break_points(line, state)
-            out.append(line)
-            continue
-        points = _break_points(line, state)
-        cont = lead + INDENT
-        segments: list[str] = []
-        previous = 0
-        for point in points:
-            segments.append(line[previous:point])
-            previous = point + 1
-        segments.append(line[previous:])
-        current = segments[0]
-        prefix = ""
-        for segment in segments[1:]:
-            if not current.strip() or len(prefix + current + " " + segment) <= LINE_LENGTH:
-                current += " " + segment
-                continue
-            out.append(prefix + current.rstrip())
-            prefix = cont
-            current = segment.lstrip(" ")
-        out.append(prefix + current)
-    return [line.replace("\\", "\\\\").replace('"""', '""\\"') for line in out]
+def _column_list_lines(line: str) -> list[str]:
+    """``line``, broken after commas when too long and plain: sqlc writes the columns of a
+    ``*`` out on one line, which the query as written did not make too long."""
+    if len(line) <= LINE_LENGTH or not _PLAIN_SQL.fullmatch(line):
+        return [line]
+    indent = line[: len(line) - len(line.lstrip())]
+    first, *items = line.strip().split(", ")
+    lines = [indent + first]
+    for item in items:
+        if len(f"{lines[-1]}, {item}") < LINE_LENGTH:  # room left for a comma ending it
+            lines[-1] += f", {item}"
+        else:
+            lines[-1] += ","
+            lines.append(f"{indent}{INDENT}{item}")
+    return lines
+
+
+def sql_constant(q: QueryPlan) -> str:
+    """The query's ``Final`` string: sqlc's ``-- name:`` line, then the SQL as written (only
+    trailing blanks go, which the linter refuses and SQL does not see outside a literal)."""
+    lines = [f"-- name: {q.query.name} {q.cmd}"]
+    for line in q.query.text.strip("\n").split("\n"):
+        lines += _column_list_lines(line.rstrip())
+    text = "\n".join(lines) + "\n"
+    escaped = text.replace("\\", "\\\\").replace('"""', '""\\"')
+    return f'{q.constant}: Final = """{escaped}"""'
 
 
 # -- conversions -----------------------------------------------------------------------------
@@ -282,18 +175,12 @@ def _row_types(t: PyType) -> Iterable[PyType]:
 
 
 def _render_row_helper(t: PyType) -> tuple[list[str], set[Import]]:
-    imports = {
-        *t.imports,
-        Import(THIRD_PARTY, "asyncpg"),
-        Import(LOCAL, f".{EXECUTOR_MODULE}", "trusted_model"),
-    }
-    lines = [f"def {_row_helper(t)}(row: asyncpg.Record) -> {t.element}:"]
-    lines += docstring(
-        INDENT,
-        [f"A {t.element} of a row asyncpg decoded into the column types (not validated again)."],
-    )
+    imports = {*t.imports, Import("asyncpg"), Import(f".{EXECUTOR_MODULE}", "trusted_model")}
     names = _columns_constant(t)
-    lines += [
+    doc = f"A {t.element} of a row asyncpg decoded into the column types (not validated again)."
+    lines = [
+        f"def {_row_helper(t)}(row: asyncpg.Record) -> {t.element}:",
+        *docstring(INDENT, [doc]),
         f"{INDENT}if len(row) == len({names}):",
         f"{INDENT * 2}values = dict(zip({names}, row, strict=True))",
         f"{INDENT}else:",
@@ -310,7 +197,7 @@ def _render_row_helper(t: PyType) -> tuple[list[str], set[Import]]:
         else:
             conversion = from_db(value, field) or ""
         if conversion:
-            lines += _assignment(f"{INDENT}{value} = ", conversion)
+            lines.append(f"{INDENT}{value} = {conversion}")
     lines.append(f"{INDENT}return trusted_model({t.element}, values)")
     return lines, imports
 
@@ -321,28 +208,15 @@ def _columns_constant(t: PyType) -> str:
 
 def _render_row_columns(t: PyType) -> list[str]:
     """The module constant naming the columns of ``t``'s table, in order."""
-    names = [_string_literal(column) for column, _, _ in t.fields]
-    return bracketed("", f"{_columns_constant(t)} = (", names, ")")
+    names = ", ".join(_string_literal(column) for column, _, _ in t.fields)
+    return [f"{_columns_constant(t)} = ({names}{',' if len(t.fields) == 1 else ''})"]
 
 
 def _trusted_json(model: str) -> Callable[[str], str]:
     return lambda expression: f"{model}.model_construct(**{expression})"
 
 
-def _assignment(head: str, expression: str) -> list[str]:
-    """``head + expression``, wrapped in parentheses over three lines when too long."""
-    if len(head) + len(expression) <= LINE_LENGTH:
-        return [head + expression]
-    indent = head[: len(head) - len(head.lstrip())]
-    return [head + "(", f"{indent}{INDENT}{expression}", f"{indent})"]
-
-
 # -- modules ---------------------------------------------------------------------------------
-
-
-_PYDANTIC_MODEL = (Import(THIRD_PARTY, "pydantic", "BaseModel"),)
-_CONFIG_DICT = Import(THIRD_PARTY, "pydantic", "ConfigDict")
-_FIELD = Import(THIRD_PARTY, "pydantic", "Field")
 
 
 def render_model(
@@ -350,23 +224,21 @@ def render_model(
 ) -> tuple[list[str], set[Import]]:
     """A frozen pydantic model (or a NamedTuple) class."""
     imports: set[Import] = set()
-    base = "NamedTuple" if named_tuple else "BaseModel"
     if named_tuple:
-        imports.add(Import(STDLIB, "typing", "NamedTuple"))
+        imports.add(Import("typing", "NamedTuple"))
+        lines = [f"class {model.name}(NamedTuple):", *docstring(INDENT, [doc])]
     else:
-        imports |= {*_PYDANTIC_MODEL, _CONFIG_DICT}
-    lines = [f"class {model.name}({base}):", *docstring(INDENT, [doc]), ""]
-    if not named_tuple:
-        lines += [f"{INDENT}model_config = ConfigDict(frozen=True)"]
-        if model.fields:
-            lines.append("")
+        imports |= {Import("pydantic", "BaseModel"), Import("pydantic", "ConfigDict")}
+        lines = [f"class {model.name}(BaseModel):", *docstring(INDENT, [doc])]
+        lines += ["", f"{INDENT}model_config = ConfigDict(frozen=True)"]
+    if model.fields:
+        lines.append("")
     for f in model.fields:
         imports |= f.type.imports
         if f.alias:
-            imports.add(_FIELD)
-            lines.append(
-                f"{INDENT}{f.name}: {f.type.annotation} = Field(alias={_string_literal(f.alias)})"
-            )
+            imports.add(Import("pydantic", "Field"))
+            alias = _string_literal(f.alias)
+            lines.append(f"{INDENT}{f.name}: {f.type.annotation} = Field(alias={alias})")
         else:
             lines.append(f"{INDENT}{f.name}: {f.type.annotation}")
     return lines, imports
@@ -381,41 +253,37 @@ def render_enum(enum: EnumPlan) -> list[str]:
     return lines
 
 
-def _join_blocks(head: str, imports: list[str], blocks: list[list[str]]) -> str:
-    """Header, imports and top-level blocks separated by blank lines the way ruff wants:
-    two between top-level blocks, one after the imports unless a class or def follows."""
-    text = head
-    if imports:
-        text += "\n" + "\n".join(imports) + "\n"
-    for i, block in enumerate(blocks):
-        is_def = block[0].startswith(("class ", "def ", "async def ", "@"))
-        text += "\n" if i == 0 and imports and not is_def else "\n\n"
-        text += "\n".join(block) + "\n"
-    return text
+def _module(head: str, imports: Iterable[Import], blocks: list[list[str]]) -> str:
+    """Header, imports and top-level blocks; ruff settles the blank lines between them."""
+    parts = ["\n".join(_import_lines(imports)), *("\n".join(block) for block in blocks)]
+    return head + "\n" + "\n\n\n".join(part for part in parts if part) + "\n"
 
 
 def render_models(plan: PackagePlan) -> str:
     """``models.py``: enums and one frozen model per table."""
-    imports: set[Import] = set()
-    blocks: list[list[str]] = []
-    if plan.enums:
-        imports.add(Import(STDLIB, "enum"))
-    for enum in plan.enums:
-        blocks.append(render_enum(enum))
+    imports: set[Import] = {Import("enum")} if plan.enums else set()
+    blocks = [render_enum(enum) for enum in plan.enums]
     for model in plan.models:
         lines, used = render_model(model, f"A row of the {model.table} table.")
         imports |= used
         blocks.append(lines)
     # models.py imports nothing from itself
-    imports = {i for i in imports if not (i.section == LOCAL and i.module == ".models")}
-    return _join_blocks(header(plan.sqlc_version, "schema"), render_imports(imports), blocks)
+    imports = {i for i in imports if i.module != ".models"}
+    return _module(header(plan.sqlc_version, "schema"), imports, blocks)
+
+
+_RETURNS = {
+    ":one": "{model} | None",
+    ":many": "list[{model}]",
+    ":exec": "None",
+    ":execrows": "int",
+    ":execresult": "str",
+    ":copyfrom": "int",
+}
 
 
 def _render_query(q: QueryPlan) -> tuple[list[list[str]], set[Import]]:
-    imports: set[Import] = {
-        Import(STDLIB, "typing", "Final"),
-        Import(LOCAL, f".{EXECUTOR_MODULE}", "Executor"),
-    }
+    imports = {Import("typing", "Final"), Import(f".{EXECUTOR_MODULE}", "Executor")}
     blocks: list[list[str]] = []
     query = q.query
     if q.row_model is not None:
@@ -430,14 +298,13 @@ def _render_query(q: QueryPlan) -> tuple[list[list[str]], set[Import]]:
         )
         imports |= used
         blocks.append(lines)
-    blocks.append([f'{q.constant}: Final = """', *sql_lines(query.text), '"""'])
+    blocks.append([sql_constant(q)])
 
-    # signature
     signature = ["conn: Executor"]
-    args: list[str] = []
+    args = [q.constant]
     if q.cmd == ":copyfrom":
         assert q.params_tuple is not None
-        imports.add(Import(STDLIB, "collections.abc", "Iterable"))
+        imports.add(Import("collections.abc", "Iterable"))
         signature += ["*", f"rows: Iterable[{q.params_tuple.name}]"]
     elif q.params:
         signature.append("*")
@@ -445,96 +312,66 @@ def _render_query(q: QueryPlan) -> tuple[list[list[str]], set[Import]]:
             imports |= p.type.imports
             signature.append(f"{p.name}: {p.type.annotation}")
             args.append(to_db(p.name, p.type))
+    returns = _RETURNS[q.cmd].format(model=q.model)
     if q.scalar is not None:
         imports |= q.scalar.imports
+        nullable = q.scalar.with_nullable(True).annotation
+        returns = nullable if q.cmd == ":one" else f"list[{q.scalar.annotation}]"
     if q.model and q.row_model is None:
-        imports.add(Import(LOCAL, ".models", q.model))
-    returns = {
-        ":one": f"{q.model} | None",
-        ":many": f"list[{q.model}]",
-        ":exec": "None",
-        ":execrows": "int",
-        ":execresult": "str",
-        ":copyfrom": "int",
-    }[q.cmd]
-    if q.scalar is not None:
-        returns = (
-            q.scalar.with_nullable(True).annotation
-            if q.cmd == ":one"
-            else f"list[{q.scalar.annotation}]"
-        )
-    func = bracketed("", f"async def {q.function}(", signature, f") -> {returns}:")
-    doc = list(query.comments) or [f"Run {query.name} ({query.cmd})."]
-    func += docstring(INDENT, doc)
-    call_items = [q.constant, *args]
-
-    def call(target: str, method: str) -> list[str]:
-        return bracketed(INDENT, f"{target}await conn.{method}(", call_items, ")")
-
-    if q.cmd == ":one":
-        func += call("row = ", "fetchrow")
-        func += [f"{INDENT}if row is None:", f"{INDENT * 2}return None"]
-        func += _build_result("row", q, INDENT)
-    elif q.cmd == ":many":
-        func += call("rows = ", "fetch")
-        func += _build_list(q)
-    elif q.cmd == ":exec":
-        func += call("", "execute")
-    elif q.cmd == ":execrows":
-        imports.add(Import(LOCAL, f".{EXECUTOR_MODULE}", "rows_affected"))
-        inner = bracketed(INDENT * 2, "await conn.execute(", call_items, ")")
-        one = f"{INDENT}return rows_affected({inner[0].strip()})"
-        if len(inner) == 1 and len(one) <= LINE_LENGTH:
-            func.append(one)
-        else:
-            func += [f"{INDENT}return rows_affected(", *inner, f"{INDENT})"]
-    elif q.cmd == ":execresult":
-        func += call("return ", "execute")
-    elif q.cmd == ":copyfrom":
-        imports.add(Import(LOCAL, f".{EXECUTOR_MODULE}", "rows_affected"))
-        func += _copy_body(q)
-    blocks.append(func)
+        imports.add(Import(".models", q.model))
+    if q.cmd in (":execrows", ":copyfrom"):
+        imports.add(Import(f".{EXECUTOR_MODULE}", "rows_affected"))
+    call = ", ".join(args)
+    body = {
+        ":one": [
+            f"row = await conn.fetchrow({call})",
+            "if row is None:",
+            f"{INDENT}return None",
+            *_build_result("row", q),
+        ],
+        ":many": [f"rows = await conn.fetch({call})", f"return [{_element(q)} for r in rows]"],
+        ":exec": [f"await conn.execute({call})"],
+        ":execrows": [f"return rows_affected(await conn.execute({call}))"],
+        ":execresult": [f"return await conn.execute({call})"],
+    }.get(q.cmd) or _copy_body(q)
+    blocks.append(
+        [
+            f"async def {q.function}({', '.join(signature)}) -> {returns}:",
+            *docstring(INDENT, list(query.comments) or [f"Run {query.name} ({query.cmd})."]),
+            *(f"{INDENT}{line}" for line in body),
+        ]
+    )
     return blocks, imports
 
 
-def _converted_fields(var: str, q: QueryPlan) -> list[str]:
+def _converted_fields(var: str, q: QueryPlan) -> str:
     """``name=value`` for each field of the row model, read by position from ``var`` and
     converted where its type needs it."""
     assert q.row_model is not None
-    return [
+    return ", ".join(
         f"{f.name}={from_db(f'{var}[{i}]', f.type) or f'{var}[{i}]'}"
         for i, f in enumerate(q.row_model.fields)
-    ]
+    )
 
 
-def _build_result(var: str, q: QueryPlan, indent: str) -> list[str]:
+def _build_result(var: str, q: QueryPlan) -> list[str]:
     if q.scalar is not None:
         converted = from_db(f"{var}[0]", q.scalar)
         if converted is None:
-            return [
-                f"{indent}value: {q.scalar.with_nullable(True).annotation} = {var}[0]",
-                f"{indent}return value",
-            ]
-        return [f"{indent}return {converted}"]
-    assert q.model
-    row_model = q.row_model
-    if row_model is not None and row_model.positional:
-        return bracketed(indent, f"return {q.model}(", _converted_fields(var, q), ")")
-    return [f"{indent}return {q.model}.model_validate(dict({var}))"]
+            return [f"value: {q.scalar.with_nullable(True).annotation} = {var}[0]", "return value"]
+        return [f"return {converted}"]
+    if q.row_model is not None and q.row_model.positional:
+        return [f"return {q.model}({_converted_fields(var, q)})"]
+    return [f"return {q.model}.model_validate(dict({var}))"]
 
 
-def _element(q: QueryPlan) -> list[str]:
-    """The per-row expression of a :many result (for ``r``), possibly exploded."""
+def _element(q: QueryPlan) -> str:
+    """The per-row expression of a :many result (for ``r``)."""
     if q.scalar is not None:
-        return [from_db("r[0]", q.scalar) or "r[0]"]
-    row_model = q.row_model
-    if row_model is not None and row_model.positional:
-        return bracketed("", f"{q.model}(", _converted_fields("r", q), ")")
-    return [f"{q.model}.model_validate(dict(r))"]
-
-
-def _build_list(q: QueryPlan) -> list[str]:
-    return comprehension(INDENT, "return ", _element(q), "for r in rows", "")
+        return from_db("r[0]", q.scalar) or "r[0]"
+    if q.row_model is not None and q.row_model.positional:
+        return f"{q.model}({_converted_fields('r', q)})"
+    return f"{q.model}.model_validate(dict(r))"
 
 
 def _copy_body(q: QueryPlan) -> list[str]:
@@ -544,20 +381,15 @@ def _copy_body(q: QueryPlan) -> list[str]:
     records = "rows"
     if any(f.type.kind == "model" for f in fields):
         items = [to_db(f"r.{f.name}", f.type) for f in fields]
-        element = bracketed("", "(", items, ")")
-        if len(element) == 1 and len(items) == 1:
-            element = [f"({items[0]},)"]
-        lines += comprehension(INDENT, "records = ", element, "for r in rows", "")
+        element = f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"
+        lines.append(f"records = [{element} for r in rows]")
         records = "records"
-    columns = bracketed(
-        INDENT * 2, "columns=[", [_string_literal(p.column) for p in q.params], "],"
-    )
-    arguments = [f"{INDENT * 2}{_string_literal(q.copy_table)},", f"{INDENT * 2}records={records},"]
-    arguments += columns
+    arguments = [_string_literal(q.copy_table), f"records={records}"]
+    arguments.append(f"columns=[{', '.join(_string_literal(p.column) for p in q.params)}]")
     if q.copy_schema:
-        arguments.append(f"{INDENT * 2}schema_name={_string_literal(q.copy_schema)},")
-    lines += [f"{INDENT}status = await conn.copy_records_to_table(", *arguments, f"{INDENT})"]
-    lines.append(f"{INDENT}return rows_affected(status)")
+        arguments.append(f"schema_name={_string_literal(q.copy_schema)}")
+    lines.append(f"status = await conn.copy_records_to_table({', '.join(arguments)})")
+    lines.append("return rows_affected(status)")
     return lines
 
 
@@ -580,7 +412,7 @@ def render_query_module(plan: PackagePlan, module: ModulePlan) -> str:
         query_blocks, used = _render_query(q)
         imports |= used
         blocks += query_blocks
-    return _join_blocks(header(plan.sqlc_version, module.source), render_imports(imports), blocks)
+    return _module(header(plan.sqlc_version, module.source), imports, blocks)
 
 
 EXECUTOR_SOURCE = '''\
@@ -606,13 +438,9 @@ class Executor(Protocol):
 
     async def execute(self, query: str, *args: object) -> str: ...
 
-    async def executemany(self, command: str, args: Iterable[Sequence[object]]) -> None: ...
-
     async def fetch(self, query: str, *args: object) -> list[asyncpg.Record]: ...
 
     async def fetchrow(self, query: str, *args: object) -> asyncpg.Record | None: ...
-
-    async def fetchval(self, query: str, *args: object, column: int = 0) -> Any: ...
 
     async def copy_records_to_table(
         self,
@@ -724,7 +552,7 @@ def render_executor(plan: PackagePlan) -> str:
         return text
     text = text.replace("import json\n", "import contextlib\nimport json\n", 1)
     register = text.index("async def register_codecs(")
-    names = bracketed("", "_ROW_TYPES = (", [_string_literal(t) for t in tables], ")")
+    names = ", ".join(_string_literal(table) for table in tables)
     learn = [
         "    # The row types (and their arrays) of the tables that queries return whole rows of;",
         "    # a database not migrated yet has none, and its queries learn them when they run.",
@@ -732,21 +560,21 @@ def render_executor(plan: PackagePlan) -> str:
         "    with contextlib.suppress(asyncpg.UndefinedObjectError):",
         '        await conn.fetchrow("SELECT " + ", ".join(f"NULL::{name}" for name in types))',
     ]
-    return "\n".join(
-        [text[:register] + "\n".join(names) + "\n\n", text[register:] + "\n".join(learn), ""]
-    )
+    row_types = f"_ROW_TYPES = ({names}{',' if len(tables) == 1 else ''})\n\n\n"
+    return text[:register] + row_types + text[register:] + "\n".join(learn) + "\n"
 
 
 def render_package(plan: PackagePlan) -> list[File]:
-    """All generated files, sorted by name."""
+    """All generated files, sorted by name; the Python ones formatted by ruff."""
     pkg = plan.package
-    files = [
-        File(f"{pkg}/__init__.py", header(plan.sqlc_version) + "\n" + INIT_SOURCE),
-        File(f"{pkg}/{EXECUTOR_MODULE}.py", render_executor(plan)),
-        File(f"{pkg}/models.py", render_models(plan)),
-        File(f"{pkg}/py.typed", ""),
-    ]
-    files += [File(f"{pkg}/{m.module}.py", render_query_module(plan, m)) for m in plan.modules]
+    sources = {
+        f"{pkg}/__init__.py": header(plan.sqlc_version) + "\n" + INIT_SOURCE,
+        f"{pkg}/{EXECUTOR_MODULE}.py": render_executor(plan),
+        f"{pkg}/models.py": render_models(plan),
+    }
+    sources.update((f"{pkg}/{m.module}.py", render_query_module(plan, m)) for m in plan.modules)
+    files = [File(name, text) for name, text in format_sources(sources).items()]
+    files.append(File(f"{pkg}/py.typed", ""))
     manifest = sorted([f.name for f in files] + [f"{pkg}/MANIFEST"])
     files.append(File(f"{pkg}/MANIFEST", "\n".join(manifest) + "\n"))
     return sorted(files, key=lambda f: f.name)

@@ -6,14 +6,8 @@ import re
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from .naming import pascal_case
-
 __all__ = [
-    "FIRST_PARTY",
     "JSON_TYPES",
-    "LOCAL",
-    "STDLIB",
-    "THIRD_PARTY",
     "Import",
     "PyType",
     "TypeMapper",
@@ -21,16 +15,12 @@ __all__ = [
     "normalise_type_name",
 ]
 
-STDLIB, THIRD_PARTY, FIRST_PARTY, LOCAL = 0, 1, 2, 3
-
 
 @dataclass(frozen=True, order=True)
 class Import:
     """One imported name: ``import module`` when ``name`` is empty, else ``from module import
-    name``. ``section`` orders import blocks like isort (stdlib, third party, first party,
-    local relative imports)."""
+    name``."""
 
-    section: int
     module: str
     name: str = ""
 
@@ -43,7 +33,7 @@ def _register(py: str, imports: tuple[Import, ...], *pg_names: str) -> None:
         _SCALARS[pg] = (py, imports)
 
 
-_DT = (Import(STDLIB, "datetime"),)
+_DT = (Import("datetime"),)
 _register(
     "int",
     (),
@@ -52,13 +42,13 @@ _register(
 )  # fmt: skip
 _register("bool", (), "bool", "boolean")
 _register("float", (), "float4", "real", "float8", "double precision", "float")
-_register("decimal.Decimal", (Import(STDLIB, "decimal"),), "numeric", "decimal")
+_register("decimal.Decimal", (Import("decimal"),), "numeric", "decimal")
 _register(
     "str",
     (),
     "text", "varchar", "character varying", "bpchar", "char", "character", "citext", "name",
 )  # fmt: skip
-_register("uuid.UUID", (Import(STDLIB, "uuid"),), "uuid")
+_register("uuid.UUID", (Import("uuid"),), "uuid")
 _register(
     "datetime.datetime",
     _DT,
@@ -68,7 +58,7 @@ _register("datetime.date", _DT, "date")
 _register("datetime.time", _DT, "time", "time without time zone", "timetz", "time with time zone")
 _register("datetime.timedelta", _DT, "interval")
 _register("bytes", (), "bytea")
-_register("JsonValue", (Import(THIRD_PARTY, "pydantic", "JsonValue"),), "json", "jsonb")
+_register("JsonValue", (Import("pydantic", "JsonValue"),), "json", "jsonb")
 
 JSON_TYPES = frozenset({"json", "jsonb"})
 
@@ -155,11 +145,6 @@ class TypeMapper:
         self.enums = enums
         self.models_module = models_module
 
-    @staticmethod
-    def enum_class_name(pg_name: str) -> str:
-        """PascalCase class name of a PostgreSQL enum type."""
-        return pascal_case(pg_name)
-
     def scalar(self, type_name: str, default_schema: str = "public") -> PyType:
         """Resolve a type name; arrays in the name become ``array_dims``.
 
@@ -175,5 +160,5 @@ class TypeMapper:
             dims += 1
         if name in self.enums:
             cls = self.enums[name]
-            return PyType(cls, frozenset({Import(LOCAL, self.models_module, cls)}), "enum", dims)
+            return PyType(cls, frozenset({Import(self.models_module, cls)}), "enum", dims)
         raise UnknownTypeError(name or "(no type)")

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import ast
 import base64
+import contextlib
 import copy
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -28,8 +30,15 @@ def files_of(request: dict[str, Any]) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def files(basic_request: dict[str, Any]) -> dict[str, str]:
-    return files_of(basic_request)
+def files(
+    basic_request: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, str]]:
+    # The project of the fixture holds the overrides' module, payloads: ruff finds it in the
+    # working directory (sqlc's) and sorts its imports as first-party.
+    project = tmp_path_factory.mktemp("project")
+    (project / "payloads.py").write_text("")
+    with contextlib.chdir(project):
+        yield files_of(basic_request)
 
 
 def function_source(module: str, name: str) -> str:
@@ -47,7 +56,7 @@ def signature(module: str, name: str) -> str:
     """``async def name(...) -> R:`` collapsed onto one line."""
     source = function_source(module, name)
     head = source[: source.index(":\n") + 1]
-    return " ".join(head.split()).replace("( ", "(").replace(",)", ")").replace(", )", ")")
+    return " ".join(head.split()).replace("( ", "(").replace(",)", ")").replace(" )", ")")
 
 
 # -- files -----------------------------------------------------------------------------------
@@ -254,10 +263,13 @@ def test_many_returns_models_via_fetch(files: dict[str, str]) -> None:
 
 def test_constant_holds_the_query_text(files: dict[str, str]) -> None:
     samples = files["fixture_gen/samples.py"]
-    assert 'DELETE_SAMPLE: Final = """\nDELETE FROM samples WHERE id = $1\n"""\n' in samples
-    # sqlc's `*` expansion is wrapped between tokens to fit the line length
     assert (
-        'GET_SAMPLE: Final = """\n'
+        'DELETE_SAMPLE: Final = """-- name: DeleteSample :exec\n'
+        'DELETE FROM samples WHERE id = $1\n"""\n'
+    ) in samples
+    # sqlc writes a `*` out on one line: that is broken after commas to fit the line length
+    assert (
+        'GET_SAMPLE: Final = """-- name: GetSample :one\n'
         "SELECT id, team_id, status, half, small_n, int_n, big_n, flag, ratio, score, amount, "
         "label, code,\n    initial,"
     ) in samples
@@ -339,11 +351,8 @@ def test_copyfrom(files: dict[str, str]) -> None:
     assert "    id: int\n    name: str" in params
     copy_teams = function_source(samples, "copy_teams")
     assert (
-        "    status = await conn.copy_records_to_table(\n"
-        '        "teams",\n'
-        "        records=rows,\n"
-        '        columns=["id", "name"],\n'
-        "    )\n"
+        "    status = await conn.copy_records_to_table("
+        '"teams", records=rows, columns=["id", "name"])\n'
         "    return rows_affected(status)"
     ) in copy_teams
     copy_samples = function_source(samples, "copy_samples")

@@ -1,4 +1,4 @@
-"""Name conversion, type mapping, SQL wrapping and import ordering."""
+"""Name conversion, type mapping, SQL constants and docstrings."""
 
 from __future__ import annotations
 
@@ -13,13 +13,10 @@ from gamedb_codegen.naming import (
     snake_case,
     upper_snake,
 )
-from gamedb_codegen.plan import module_name, singular_name
-from gamedb_codegen.render import docstring, render_imports, sql_lines
+from gamedb_codegen.plan import QueryPlan, module_name, singular_name
+from gamedb_codegen.render import docstring, sql_constant
+from gamedb_codegen.request import Query
 from gamedb_codegen.types import (
-    FIRST_PARTY,
-    LOCAL,
-    STDLIB,
-    THIRD_PARTY,
     Import,
     TypeMapper,
     UnknownTypeError,
@@ -154,13 +151,11 @@ def test_type_mapping(pg: str, python: str, dims: int) -> None:
 def test_type_annotations_and_imports() -> None:
     mapper = TypeMapper({"league": "League"})
     assert mapper.scalar("uuid[]").with_nullable(True).annotation == "list[uuid.UUID] | None"
-    assert mapper.scalar("timestamptz").imports == frozenset({Import(STDLIB, "datetime")})
-    assert mapper.scalar("jsonb").imports == frozenset(
-        {Import(THIRD_PARTY, "pydantic", "JsonValue")}
-    )
+    assert mapper.scalar("timestamptz").imports == frozenset({Import("datetime")})
+    assert mapper.scalar("jsonb").imports == frozenset({Import("pydantic", "JsonValue")})
     league = mapper.scalar("league")
     assert league.kind == "enum"
-    assert league.imports == frozenset({Import(LOCAL, ".models", "League")})
+    assert league.imports == frozenset({Import(".models", "League")})
 
 
 @pytest.mark.parametrize("pg", ["anyarray", "any", "inet", "money", ""])
@@ -174,64 +169,37 @@ def test_normalise_type_name() -> None:
     assert normalise_type_name("Character  Varying(20)[]") == ("character varying", 1)
 
 
-def test_import_order() -> None:
-    lines = render_imports(
-        [
-            Import(LOCAL, ".models", "Team"),
-            Import(LOCAL, "._executor", "rows_affected"),
-            Import(LOCAL, "._executor", "Executor"),
-            Import(THIRD_PARTY, "pydantic", "JsonValue"),
-            Import(THIRD_PARTY, "pydantic", "BaseModel"),
-            Import(STDLIB, "typing", "Final"),
-            Import(STDLIB, "uuid"),
-            Import(STDLIB, "collections.abc", "Iterable"),
-            Import(STDLIB, "datetime"),
-            Import(FIRST_PARTY, "gamedb.payloads", "RollData"),
-        ]
+def constant(text: str, name: str = "GetThing", cmd: str = ":one") -> str:
+    """The SQL constant generated for a query ``name`` of this text."""
+    query = Query(name, cmd, text, "things.sql", (), (), (), None)
+    return sql_constant(QueryPlan(query=query, function="", constant="THING", params=()))
+
+
+def test_sql_constant_starts_with_the_name_line_and_keeps_the_text() -> None:
+    text = "SELECT a,\n       b -- why\nFROM t\nWHERE a = $1"
+    assert constant(text, "ListThings", ":many") == (
+        f'THING: Final = """-- name: ListThings :many\n{text}\n"""'
     )
-    assert lines == [
-        "import datetime",
-        "import uuid",
-        "from collections.abc import Iterable",
-        "from typing import Final",
-        "",
-        "from pydantic import BaseModel, JsonValue",
-        "",
-        "from gamedb.payloads import RollData",
-        "",
-        "from ._executor import Executor, rows_affected",
-        "from .models import Team",
-    ]
 
 
-def test_long_import_is_wrapped() -> None:
-    names = [f"VeryLongModelName{i}" for i in range(8)]
-    lines = render_imports([Import(LOCAL, ".models", n) for n in names])
-    assert lines[0] == "from .models import ("
-    assert lines[1] == "    VeryLongModelName0,"
-    assert lines[-1] == ")"
+def test_sql_constant_holds_the_text_as_python_reads_it() -> None:
+    text = "SELECT E'\\n', '\"\"\"', 'ends with a quote\""
+    namespace: dict[str, object] = {}
+    exec("from typing import Final\n" + constant(text), namespace)
+    assert namespace["THING"] == f"-- name: GetThing :one\n{text}\n"
 
 
-def test_sql_wrapping_keeps_tokens_and_literals() -> None:
+def test_sql_constant_breaks_only_long_plain_column_lists() -> None:
     columns = ", ".join(f"column_number_{i}" for i in range(12))
-    text = f"SELECT {columns}, 'a long literal with spaces that must stay on one line' FROM t"
-    lines = sql_lines(text)
+    lines = constant(f"SELECT {columns} FROM t WHERE id = $1").split("\n")[1:-1]
     assert all(len(line) <= 100 for line in lines)
-    assert " ".join(line.strip() for line in lines) == text
-    assert any("'a long literal with spaces that must stay on one line'" in ln for ln in lines)
-
-
-def test_sql_wrapping_respects_comments_and_dollar_quotes() -> None:
-    long_comment = "-- " + "word " * 30
-    lines = sql_lines(f"SELECT 1 {long_comment}")
-    assert lines == ["SELECT 1", f"    {long_comment}".rstrip()]  # a comment is never split
-    body = "$$ " + "x " * 60 + "$$"
-    lines = sql_lines(f"SELECT {body}")
-    assert lines == ["SELECT", f"    {body}"]  # a dollar-quoted string is never split
-
-
-def test_sql_escaping() -> None:
-    assert sql_lines("SELECT E'\\n', '\"\"\"'") == ["SELECT E'\\\\n', '\"\"\\\"'"]
+    assert lines[1].startswith("    column_number_")
+    assert " ".join(line.strip() for line in lines) == f"SELECT {columns} FROM t WHERE id = $1"
+    quoted = f"SELECT {columns}, 'a, b' FROM t"
+    commented = f"SELECT {columns} FROM t -- a, b"
+    dollar = f"SELECT {columns}, $$a, b$$ FROM t"
+    for text in (quoted, commented, dollar):
+        assert constant(text).split("\n")[1] == text
 
 
 def test_docstring() -> None:

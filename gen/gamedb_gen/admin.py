@@ -8,7 +8,7 @@ from typing import Final
 
 from ._executor import Executor
 
-LOCK_MIGRATIONS: Final = """
+LOCK_MIGRATIONS: Final = """-- name: LockMigrations :exec
 SELECT pg_advisory_lock($1::bigint)
 """
 
@@ -18,7 +18,7 @@ async def lock_migrations(conn: Executor, *, lock_key: int) -> None:
     await conn.execute(LOCK_MIGRATIONS, lock_key)
 
 
-UNLOCK_MIGRATIONS: Final = """
+UNLOCK_MIGRATIONS: Final = """-- name: UnlockMigrations :one
 SELECT pg_advisory_unlock($1::bigint) AS released
 """
 
@@ -32,7 +32,7 @@ async def unlock_migrations(conn: Executor, *, lock_key: int) -> bool | None:
     return value
 
 
-SERVER_VERSION: Final = """
+SERVER_VERSION: Final = """-- name: ServerVersion :one
 SELECT current_setting('server_version') AS server_version
 """
 
@@ -46,7 +46,7 @@ async def server_version(conn: Executor) -> str | None:
     return value
 
 
-CURRENT_TRANSACTION_ID: Final = """
+CURRENT_TRANSACTION_ID: Final = """-- name: CurrentTransactionId :one
 SELECT pg_current_xact_id()::text AS transaction_id
 """
 
@@ -62,7 +62,7 @@ async def current_transaction_id(conn: Executor) -> str | None:
     return value
 
 
-TRANSACTION_STATUS: Final = """
+TRANSACTION_STATUS: Final = """-- name: TransactionStatus :one
 SELECT pg_xact_status(CAST($1 AS text)::xid8) AS status
 """
 
@@ -78,7 +78,7 @@ async def transaction_status(conn: Executor, *, transaction_id: str) -> str | No
     return value
 
 
-CREATE_APP_ROLE: Final = """
+CREATE_APP_ROLE: Final = """-- name: CreateAppRole :exec
 SELECT gamedb_create_app_role($1::text)
 """
 
@@ -90,7 +90,7 @@ async def create_app_role(conn: Executor, *, role_name: str) -> None:
     await conn.execute(CREATE_APP_ROLE, role_name)
 
 
-TRY_LOCK_MIGRATIONS: Final = """
+TRY_LOCK_MIGRATIONS: Final = """-- name: TryLockMigrations :one
 SELECT pg_try_advisory_lock($1::bigint) AS acquired
 """
 
@@ -104,7 +104,7 @@ async def try_lock_migrations(conn: Executor, *, lock_key: int) -> bool | None:
     return value
 
 
-APPLIED_MIGRATIONS: Final = """
+APPLIED_MIGRATIONS: Final = """-- name: AppliedMigrations :many
 SELECT version FROM schema_migrations ORDER BY version
 """
 

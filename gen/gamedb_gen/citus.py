@@ -8,7 +8,7 @@ from typing import Final
 
 from ._executor import Executor
 
-CITUS_VERSION: Final = """
+CITUS_VERSION: Final = """-- name: CitusVersion :one
 SELECT (SELECT e.extversion FROM pg_extension AS e WHERE e.extname = 'citus') AS citus_version
 """
 
@@ -22,7 +22,7 @@ async def citus_version(conn: Executor) -> str | None:
     return value
 
 
-DISTRIBUTE: Final = """
+DISTRIBUTE: Final = """-- name: Distribute :many
 SELECT gamedb_distribute()::text AS distributed
 """
 

@@ -180,7 +180,7 @@ def _roster_link_from_row(row: asyncpg.Record) -> RosterLink:
     return trusted_model(RosterLink, values)
 
 
-CREATE_GAME: Final = """
+CREATE_GAME: Final = """-- name: CreateGame :one
 INSERT INTO games (id, league_id, home_team_id, away_team_id, game_mode, visibility)
 VALUES ($1, $2, $3, $4, $5, $6)
 ON CONFLICT (id) DO NOTHING
@@ -201,23 +201,17 @@ async def create_game(
 ) -> Game | None:
     """Create a game. A retry with an existing id inserts nothing and returns no row."""
     row = await conn.fetchrow(
-        CREATE_GAME,
-        id,
-        league_id,
-        home_team_id,
-        away_team_id,
-        game_mode,
-        visibility,
+        CREATE_GAME, id, league_id, home_team_id, away_team_id, game_mode, visibility
     )
     if row is None:
         return None
     return Game.model_validate(dict(row))
 
 
-GET_GAME: Final = """
+GET_GAME: Final = """-- name: GetGame :one
 SELECT id, league_id, home_team_id, away_team_id, game_mode, visibility, status, current_inning,
-    current_half, outs, home_score, away_score, state_version, created_at, updated_at, completed_at
-    FROM games WHERE id = $1
+    current_half, outs, home_score, away_score, state_version, created_at, updated_at,
+    completed_at FROM games WHERE id = $1
 """
 
 
@@ -229,10 +223,10 @@ async def get_game(conn: Executor, *, id: uuid.UUID) -> Game | None:
     return Game.model_validate(dict(row))
 
 
-GET_GAME_FOR_UPDATE: Final = """
+GET_GAME_FOR_UPDATE: Final = """-- name: GetGameForUpdate :one
 SELECT id, league_id, home_team_id, away_team_id, game_mode, visibility, status, current_inning,
-    current_half, outs, home_score, away_score, state_version, created_at, updated_at, completed_at
-    FROM games WHERE id = $1 FOR UPDATE
+    current_half, outs, home_score, away_score, state_version, created_at, updated_at,
+    completed_at FROM games WHERE id = $1 FOR UPDATE
 """
 
 
@@ -244,7 +238,7 @@ async def get_game_for_update(conn: Executor, *, id: uuid.UUID) -> Game | None:
     return Game.model_validate(dict(row))
 
 
-UPDATE_GAME_STATE: Final = """
+UPDATE_GAME_STATE: Final = """-- name: UpdateGameState :one
 UPDATE games SET
     current_inning = $1,
     current_half = $2,
@@ -316,7 +310,7 @@ class UpdateGameStateOrExplainRow(BaseModel):
     new_version: int | None
 
 
-UPDATE_GAME_STATE_OR_EXPLAIN: Final = """
+UPDATE_GAME_STATE_OR_EXPLAIN: Final = """-- name: UpdateGameStateOrExplain :one
 WITH target AS (
     SELECT
         g.state_version,
@@ -394,7 +388,7 @@ async def update_game_state_or_explain(
     return UpdateGameStateOrExplainRow.model_validate(dict(row))
 
 
-ROLLBACK_TO_PLAY: Final = """
+ROLLBACK_TO_PLAY: Final = """-- name: RollbackToPlay :one
 UPDATE games SET
     current_inning = $1,
     current_half = $2,
@@ -426,21 +420,14 @@ async def rollback_to_play(
     @reopen (plays were removed), a completed game is active again.
     """
     row = await conn.fetchrow(
-        ROLLBACK_TO_PLAY,
-        current_inning,
-        current_half,
-        outs,
-        home_score,
-        away_score,
-        reopen,
-        id,
+        ROLLBACK_TO_PLAY, current_inning, current_half, outs, home_score, away_score, reopen, id
     )
     if row is None:
         return None
     return Game.model_validate(dict(row))
 
 
-DELETE_GAME: Final = """
+DELETE_GAME: Final = """-- name: DeleteGame :execrows
 DELETE FROM games WHERE id = $1
 """
 
@@ -463,7 +450,7 @@ class LoadGameStateRow(NamedTuple):
     rolls: str | None
 
 
-LOAD_GAME_STATE: Final = """
+LOAD_GAME_STATE: Final = """-- name: LoadGameState :many
 SELECT
     0 AS part, 0::bigint AS position, g::games AS game, NULL::lineups AS lineup,
     NULL::plays AS play, NULL::roster_links AS roster_link, NULL::game_sessions AS session,
@@ -497,10 +484,7 @@ ORDER BY part, position
 
 
 async def load_game_state(
-    conn: Executor,
-    *,
-    game_id: uuid.UUID,
-    include_rolls: bool,
+    conn: Executor, *, game_id: uuid.UUID, include_rolls: bool
 ) -> list[LoadGameStateRow]:
     """The whole game, read in one statement and so from one snapshot: the game, every lineup
     entry (replaced ones too, which earlier plays name), every play, the roster, the session
@@ -526,10 +510,10 @@ async def load_game_state(
     ]
 
 
-LIST_GAMES: Final = """
+LIST_GAMES: Final = """-- name: ListGames :many
 SELECT id, league_id, home_team_id, away_team_id, game_mode, visibility, status, current_inning,
-    current_half, outs, home_score, away_score, state_version, created_at, updated_at, completed_at
-    FROM games
+    current_half, outs, home_score, away_score, state_version, created_at, updated_at,
+    completed_at FROM games
 WHERE ($1::game_status IS NULL OR status = $1::game_status)
     AND ($2::league IS NULL OR league_id = $2::league)
     AND ($3::timestamptz IS NULL OR created_at >= $3::timestamptz)

@@ -23,17 +23,14 @@ class GetPlayScoreRow(BaseModel):
     home_score: int
 
 
-GET_PLAY_SCORE: Final = """
+GET_PLAY_SCORE: Final = """-- name: GetPlayScore :one
 SELECT away_score, home_score FROM plays
 WHERE game_id = $1 AND play_number = $2
 """
 
 
 async def get_play_score(
-    conn: Executor,
-    *,
-    game_id: uuid.UUID,
-    play_number: int,
+    conn: Executor, *, game_id: uuid.UUID, play_number: int
 ) -> GetPlayScoreRow | None:
     """The score after play @play_number, or no row: what an old-layer play without a score
     carries over.
@@ -44,7 +41,7 @@ async def get_play_score(
     return GetPlayScoreRow.model_validate(dict(row))
 
 
-GET_ROSTER_ENTRY_GAME: Final = """
+GET_ROSTER_ENTRY_GAME: Final = """-- name: GetRosterEntryGame :one
 SELECT game_id FROM roster_links WHERE id = $1
 """
 
@@ -60,7 +57,7 @@ async def get_roster_entry_game(conn: Executor, *, id: int) -> uuid.UUID | None:
     return value
 
 
-IMPORT_GAME: Final = """
+IMPORT_GAME: Final = """-- name: ImportGame :one
 INSERT INTO games (
     id, league_id, home_team_id, away_team_id, game_mode, visibility, status, current_inning,
     current_half, outs, home_score, away_score, created_at, completed_at
@@ -119,7 +116,7 @@ async def import_game(
     return value
 
 
-ALLOCATE_LINEUP_IDS: Final = """
+ALLOCATE_LINEUP_IDS: Final = """-- name: AllocateLineupIds :many
 SELECT nextval(pg_get_serial_sequence('lineups', 'id'))::bigint AS id
 FROM generate_series(1, $1::integer)
 """
@@ -131,7 +128,7 @@ async def allocate_lineup_ids(conn: Executor, *, count: int) -> list[int]:
     return [r[0] for r in rows]
 
 
-IMPORT_LINEUPS: Final = """
+IMPORT_LINEUPS: Final = """-- name: ImportLineups :execrows
 INSERT INTO lineups (
     game_id, id, league_id, team_id, card_id, player_id, position, batting_order, is_starter,
     is_active, replacing_id, after_play
@@ -155,7 +152,7 @@ async def import_lineups(conn: Executor, *, lineups: str, game_id: uuid.UUID) ->
     return rows_affected(await conn.execute(IMPORT_LINEUPS, lineups, game_id))
 
 
-IMPORT_PLAYS: Final = """
+IMPORT_PLAYS: Final = """-- name: ImportPlays :execrows
 INSERT INTO plays (
     game_id, play_number, inning, half, outs_before, outs_recorded, batter_id, pitcher_id,
     catcher_id, on_first_id, on_second_id, on_third_id, dice_roll, result_description, outcome,
@@ -190,7 +187,7 @@ async def import_plays(conn: Executor, *, plays: str, game_id: uuid.UUID) -> int
     return rows_affected(await conn.execute(IMPORT_PLAYS, plays, game_id))
 
 
-IMPORT_ROSTER_LINKS: Final = """
+IMPORT_ROSTER_LINKS: Final = """-- name: ImportRosterLinks :execrows
 INSERT INTO roster_links (game_id, league_id, team_id, card_id, player_id)
 SELECT g.id, g.league_id, r.team_id, r.card_id, r.player_id
 FROM games AS g
@@ -206,7 +203,7 @@ async def import_roster_links(conn: Executor, *, links: str, game_id: uuid.UUID)
     return rows_affected(await conn.execute(IMPORT_ROSTER_LINKS, links, game_id))
 
 
-IMPORT_SESSION: Final = """
+IMPORT_SESSION: Final = """-- name: ImportSession :execrows
 INSERT INTO game_sessions (game_id, connected_users, state_snapshot, last_action_at)
 VALUES (
     $1, $2, $3,

@@ -10,7 +10,7 @@ from typing import Final
 from ._executor import Executor, rows_affected
 from .models import League, Lineup
 
-ADD_LINEUP_ENTRY: Final = """
+ADD_LINEUP_ENTRY: Final = """-- name: AddLineupEntry :one
 INSERT INTO lineups (
     game_id, league_id, team_id, card_id, player_id, position, batting_order, is_starter
 )
@@ -57,7 +57,7 @@ async def add_lineup_entry(
     return Lineup.model_validate(dict(row))
 
 
-FIND_LINEUP_ENTRY: Final = """
+FIND_LINEUP_ENTRY: Final = """-- name: FindLineupEntry :one
 SELECT game_id, id, league_id, team_id, card_id, player_id, position, batting_order, is_starter,
     is_active, replacing_id, after_play, created_at FROM lineups
 WHERE game_id = $1
@@ -67,12 +67,7 @@ WHERE game_id = $1
 
 
 async def find_lineup_entry(
-    conn: Executor,
-    *,
-    game_id: uuid.UUID,
-    team_id: int,
-    card_id: int | None,
-    player_id: int | None,
+    conn: Executor, *, game_id: uuid.UUID, team_id: int, card_id: int | None, player_id: int | None
 ) -> Lineup | None:
     """The lineup row of this card or player on this team, active or not."""
     row = await conn.fetchrow(FIND_LINEUP_ENTRY, game_id, team_id, card_id, player_id)
@@ -81,7 +76,7 @@ async def find_lineup_entry(
     return Lineup.model_validate(dict(row))
 
 
-ADD_SUBSTITUTION: Final = """
+ADD_SUBSTITUTION: Final = """-- name: AddSubstitution :one
 WITH game AS (
     SELECT g.id FROM games AS g WHERE g.id = $6 FOR KEY SHARE
 ), played AS (
@@ -147,7 +142,7 @@ async def add_substitution(
     return Lineup.model_validate(dict(row))
 
 
-GET_LINEUP_ENTRY: Final = """
+GET_LINEUP_ENTRY: Final = """-- name: GetLineupEntry :one
 SELECT game_id, id, league_id, team_id, card_id, player_id, position, batting_order, is_starter,
     is_active, replacing_id, after_play, created_at FROM lineups WHERE game_id = $1 AND id = $2
 """
@@ -161,7 +156,7 @@ async def get_lineup_entry(conn: Executor, *, game_id: uuid.UUID, id: int) -> Li
     return Lineup.model_validate(dict(row))
 
 
-GET_ACTIVE_LINEUP: Final = """
+GET_ACTIVE_LINEUP: Final = """-- name: GetActiveLineup :many
 SELECT game_id, id, league_id, team_id, card_id, player_id, position, batting_order, is_starter,
     is_active, replacing_id, after_play, created_at FROM lineups
 WHERE game_id = $1 AND team_id = $2 AND is_active
@@ -175,7 +170,7 @@ async def get_active_lineup(conn: Executor, *, game_id: uuid.UUID, team_id: int)
     return [Lineup.model_validate(dict(r)) for r in rows]
 
 
-DELETE_SUBSTITUTIONS_AFTER: Final = """
+DELETE_SUBSTITUTIONS_AFTER: Final = """-- name: DeleteSubstitutionsAfter :execrows
 WITH removed AS (
     DELETE FROM lineups
     WHERE lineups.game_id = $1 AND lineups.after_play >= $2
@@ -192,10 +187,7 @@ SELECT r.id FROM removed AS r
 
 
 async def delete_substitutions_after(
-    conn: Executor,
-    *,
-    game_id: uuid.UUID,
-    after_play: int | None,
+    conn: Executor, *, game_id: uuid.UUID, after_play: int | None
 ) -> int:
     """Remove substitutions made after play @after_play or later and reactivate the entries they
     replaced (unless those are removed too).
@@ -203,7 +195,7 @@ async def delete_substitutions_after(
     return rows_affected(await conn.execute(DELETE_SUBSTITUTIONS_AFTER, game_id, after_play))
 
 
-ADD_SUBSTITUTIONS_BATCH: Final = """
+ADD_SUBSTITUTIONS_BATCH: Final = """-- name: AddSubstitutionsBatch :many
 WITH incoming AS (
     SELECT
         s.game_id, s.replacing_id, s.card_id, s.player_id, s.position, s.batting_order,

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict
 from ._executor import Executor
 from .models import Half, Play
 
-SAVE_PLAY: Final = """
+SAVE_PLAY: Final = """-- name: SavePlay :one
 WITH game AS (
     SELECT g.id FROM games AS g WHERE g.id = $1 FOR KEY SHARE
 ), previous AS (
@@ -140,7 +140,7 @@ class RecordPlayRow(BaseModel):
     new_version: int | None
 
 
-RECORD_PLAY: Final = """
+RECORD_PLAY: Final = """-- name: RecordPlay :one
 WITH game AS (
     SELECT g.id FROM games AS g
     WHERE g.id = $1
@@ -288,7 +288,7 @@ async def record_play(
     return RecordPlayRow.model_validate(dict(row))
 
 
-GET_PLAY: Final = """
+GET_PLAY: Final = """-- name: GetPlay :one
 SELECT game_id, id, play_number, inning, half, outs_before, outs_recorded, batter_id, pitcher_id,
     catcher_id, on_first_id, on_second_id, on_third_id, dice_roll, result_description, outcome, pa,
     ab, hit, double, triple, homerun, bb, so, hbp, rbi, run, sb, cs, error, wild_pitch, passed_ball,
@@ -304,7 +304,7 @@ async def get_play(conn: Executor, *, game_id: uuid.UUID, play_number: int) -> P
     return Play.model_validate(dict(row))
 
 
-GET_PLAYS: Final = """
+GET_PLAYS: Final = """-- name: GetPlays :many
 SELECT game_id, id, play_number, inning, half, outs_before, outs_recorded, batter_id, pitcher_id,
     catcher_id, on_first_id, on_second_id, on_third_id, dice_roll, result_description, outcome, pa,
     ab, hit, double, triple, homerun, bb, so, hbp, rbi, run, sb, cs, error, wild_pitch, passed_ball,
@@ -318,7 +318,7 @@ async def get_plays(conn: Executor, *, game_id: uuid.UUID) -> list[Play]:
     return [Play.model_validate(dict(r)) for r in rows]
 
 
-GET_LAST_PLAY_NUMBER: Final = """
+GET_LAST_PLAY_NUMBER: Final = """-- name: GetLastPlayNumber :one
 SELECT COALESCE(max(play_number), 0)::integer AS last_play_number
 FROM plays WHERE game_id = $1
 """
@@ -333,7 +333,7 @@ async def get_last_play_number(conn: Executor, *, game_id: uuid.UUID) -> int | N
     return value
 
 
-DELETE_PLAYS_AFTER: Final = """
+DELETE_PLAYS_AFTER: Final = """-- name: DeletePlaysAfter :one
 SELECT delete_plays_after($1, $2)::integer AS removed
 """
 
@@ -360,7 +360,7 @@ class RecordPlaysBatchRow(BaseModel):
     state_version: int | None
 
 
-RECORD_PLAYS_BATCH: Final = """
+RECORD_PLAYS_BATCH: Final = """-- name: RecordPlaysBatch :many
 WITH incoming AS (
     SELECT
         r.game_id, r.play_number, r.inning, r.half, r.outs_before, r.outs_recorded,
@@ -452,10 +452,7 @@ LEFT JOIN updated AS u ON u.id = t.id
 
 
 async def record_plays_batch(
-    conn: Executor,
-    *,
-    plays: str,
-    states: str,
+    conn: Executor, *, plays: str, states: str
 ) -> list[RecordPlaysBatchRow]:
     """Store plays of any number of games and write game states of any number of games, given as
     two JSON arrays (PlayData fields; game_id, inning, half, home_score, away_score, outs and
@@ -471,7 +468,7 @@ async def record_plays_batch(
     return [RecordPlaysBatchRow.model_validate(dict(r)) for r in rows]
 
 
-GET_PLAYS_BY_NUMBERS: Final = """
+GET_PLAYS_BY_NUMBERS: Final = """-- name: GetPlaysByNumbers :many
 SELECT game_id, id, play_number, inning, half, outs_before, outs_recorded, batter_id, pitcher_id,
     catcher_id, on_first_id, on_second_id, on_third_id, dice_roll, result_description, outcome, pa,
     ab, hit, double, triple, homerun, bb, so, hbp, rbi, run, sb, cs, error, wild_pitch, passed_ball,
@@ -482,10 +479,7 @@ ORDER BY play_number
 
 
 async def get_plays_by_numbers(
-    conn: Executor,
-    *,
-    game_id: uuid.UUID,
-    play_numbers: list[int],
+    conn: Executor, *, game_id: uuid.UUID, play_numbers: list[int]
 ) -> list[Play]:
     """The game's stored plays among these numbers, in order."""
     rows = await conn.fetch(GET_PLAYS_BY_NUMBERS, game_id, play_numbers)

@@ -24,7 +24,7 @@ class SaveRollsBatchRow(BaseModel):
     clashing: list[int]
 
 
-SAVE_ROLLS_BATCH: Final = """
+SAVE_ROLLS_BATCH: Final = """-- name: SaveRollsBatch :one
 WITH given AS (
     SELECT game_id, roll_id, roll_type, play_number, team_id, player_id, roll_data, context,
         rolled_at, position
@@ -112,7 +112,7 @@ async def save_rolls_batch(
     return SaveRollsBatchRow.model_validate(dict(row))
 
 
-GET_ROLLS_FOR_GAME: Final = """
+GET_ROLLS_FOR_GAME: Final = """-- name: GetRollsForGame :many
 SELECT game_id, roll_id, roll_type, play_number, team_id, player_id, roll_data, context, rolled_at,
     ordinal FROM rolls WHERE game_id = $1 ORDER BY ordinal
 """
@@ -124,24 +124,21 @@ async def get_rolls_for_game(conn: Executor, *, game_id: uuid.UUID) -> list[Roll
     return [Roll.model_validate(dict(r)) for r in rows]
 
 
-GET_ROLLS_BY_IDS: Final = """
+GET_ROLLS_BY_IDS: Final = """-- name: GetRollsByIds :many
 SELECT game_id, roll_id, roll_type, play_number, team_id, player_id, roll_data, context, rolled_at,
     ordinal FROM rolls WHERE game_id = $1 AND roll_id = ANY($2::text[])
 """
 
 
 async def get_rolls_by_ids(
-    conn: Executor,
-    *,
-    game_id: uuid.UUID,
-    roll_ids: list[str],
+    conn: Executor, *, game_id: uuid.UUID, roll_ids: list[str]
 ) -> list[Roll]:
     """The stored rolls among these ids."""
     rows = await conn.fetch(GET_ROLLS_BY_IDS, game_id, roll_ids)
     return [Roll.model_validate(dict(r)) for r in rows]
 
 
-DELETE_ROLLS_AFTER: Final = """
+DELETE_ROLLS_AFTER: Final = """-- name: DeleteRollsAfter :execrows
 DELETE FROM rolls WHERE game_id = $1 AND play_number > $2
 """
 

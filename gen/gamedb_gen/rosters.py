@@ -10,7 +10,7 @@ from typing import Final
 from ._executor import Executor, rows_affected
 from .models import League, RosterLink
 
-ADD_ROSTER_LINK: Final = """
+ADD_ROSTER_LINK: Final = """-- name: AddRosterLink :one
 INSERT INTO roster_links (game_id, league_id, team_id, card_id, player_id)
 SELECT g.id, g.league_id, $1, $2, $3
 FROM games AS g
@@ -40,18 +40,14 @@ async def add_roster_link(
     return RosterLink.model_validate(dict(row))
 
 
-FIND_ROSTER_LINK: Final = """
+FIND_ROSTER_LINK: Final = """-- name: FindRosterLink :one
 SELECT game_id, id, league_id, team_id, card_id, player_id, created_at FROM roster_links
 WHERE game_id = $1 AND (card_id = $2 OR player_id = $3)
 """
 
 
 async def find_roster_link(
-    conn: Executor,
-    *,
-    game_id: uuid.UUID,
-    card_id: int | None,
-    player_id: int | None,
+    conn: Executor, *, game_id: uuid.UUID, card_id: int | None, player_id: int | None
 ) -> RosterLink | None:
     """The game's roster link of this card or player."""
     row = await conn.fetchrow(FIND_ROSTER_LINK, game_id, card_id, player_id)
@@ -60,7 +56,7 @@ async def find_roster_link(
     return RosterLink.model_validate(dict(row))
 
 
-GET_ROSTER: Final = """
+GET_ROSTER: Final = """-- name: GetRoster :many
 SELECT game_id, id, league_id, team_id, card_id, player_id, created_at FROM roster_links
 WHERE game_id = $1
     AND ($2::integer IS NULL OR team_id = $2::integer)
@@ -69,17 +65,14 @@ ORDER BY team_id, id
 
 
 async def get_roster(
-    conn: Executor,
-    *,
-    game_id: uuid.UUID,
-    team_id: int | None,
+    conn: Executor, *, game_id: uuid.UUID, team_id: int | None
 ) -> list[RosterLink]:
     """The game's roster links, of one team when team_id is given, by team then id."""
     rows = await conn.fetch(GET_ROSTER, game_id, team_id)
     return [RosterLink.model_validate(dict(r)) for r in rows]
 
 
-REMOVE_ROSTER_ENTRY: Final = """
+REMOVE_ROSTER_ENTRY: Final = """-- name: RemoveRosterEntry :execrows
 DELETE FROM roster_links WHERE game_id = $1 AND id = $2
 """
 

@@ -12,7 +12,7 @@ from pydantic import JsonValue
 from ._executor import Executor
 from .models import GameSession
 
-CREATE_GAME_SESSION: Final = """
+CREATE_GAME_SESSION: Final = """-- name: CreateGameSession :one
 INSERT INTO game_sessions (game_id, connected_users)
 VALUES ($1, $2)
 ON CONFLICT (game_id) DO UPDATE SET game_id = EXCLUDED.game_id
@@ -21,10 +21,7 @@ RETURNING game_id, connected_users, state_snapshot, last_action_at, updated_at
 
 
 async def create_game_session(
-    conn: Executor,
-    *,
-    game_id: uuid.UUID,
-    connected_users: JsonValue,
+    conn: Executor, *, game_id: uuid.UUID, connected_users: JsonValue
 ) -> GameSession | None:
     """Open the game's session; a retry returns the existing one unchanged."""
     row = await conn.fetchrow(CREATE_GAME_SESSION, game_id, connected_users)
@@ -33,7 +30,7 @@ async def create_game_session(
     return GameSession.model_validate(dict(row))
 
 
-UPDATE_SESSION_SNAPSHOT: Final = """
+UPDATE_SESSION_SNAPSHOT: Final = """-- name: UpdateSessionSnapshot :one
 INSERT INTO game_sessions (game_id, state_snapshot)
 VALUES ($1, $2)
 ON CONFLICT (game_id) DO UPDATE SET
@@ -45,10 +42,7 @@ RETURNING game_id, connected_users, state_snapshot, last_action_at, updated_at
 
 
 async def update_session_snapshot(
-    conn: Executor,
-    *,
-    game_id: uuid.UUID,
-    state_snapshot: JsonValue | None,
+    conn: Executor, *, game_id: uuid.UUID, state_snapshot: JsonValue | None
 ) -> GameSession | None:
     """Store the engine's latest state snapshot, creating the session when it has none. The
     times come from the proposed row's defaults: Citus refuses now() in DO UPDATE SET.
@@ -59,9 +53,9 @@ async def update_session_snapshot(
     return GameSession.model_validate(dict(row))
 
 
-GET_GAME_SESSION: Final = """
-SELECT game_id, connected_users, state_snapshot, last_action_at, updated_at FROM game_sessions WHERE
-    game_id = $1
+GET_GAME_SESSION: Final = """-- name: GetGameSession :one
+SELECT game_id, connected_users, state_snapshot, last_action_at,
+    updated_at FROM game_sessions WHERE game_id = $1
 """
 
 

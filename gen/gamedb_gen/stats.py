@@ -38,7 +38,7 @@ class GetBatterStatsRow(BaseModel):
     cs: int
 
 
-GET_BATTER_STATS: Final = """
+GET_BATTER_STATS: Final = """-- name: GetBatterStats :many
 SELECT
     l.id AS lineup_id, l.team_id, l.card_id, l.player_id, l.position, l.batting_order,
     COALESCE(sum(p.pa), 0)::integer AS pa,
@@ -63,10 +63,7 @@ ORDER BY l.team_id, l.batting_order NULLS LAST, l.id
 
 
 async def get_batter_stats(
-    conn: Executor,
-    *,
-    game_id: uuid.UUID,
-    lineup_id: int | None,
+    conn: Executor, *, game_id: uuid.UUID, lineup_id: int | None
 ) -> list[GetBatterStatsRow]:
     """Batting line of every lineup entry of the game (one entry when lineup_id is given)."""
     rows = await conn.fetch(GET_BATTER_STATS, game_id, lineup_id)
@@ -94,7 +91,7 @@ class GetPitcherStatsRow(BaseModel):
     wild_pitches: int
 
 
-GET_PITCHER_STATS: Final = """
+GET_PITCHER_STATS: Final = """-- name: GetPitcherStats :many
 SELECT
     l.id AS lineup_id, l.team_id, l.card_id, l.player_id,
     COALESCE(sum(p.outs_recorded), 0)::integer AS outs,
@@ -117,10 +114,7 @@ ORDER BY l.team_id, min(p.play_number)
 
 
 async def get_pitcher_stats(
-    conn: Executor,
-    *,
-    game_id: uuid.UUID,
-    lineup_id: int | None,
+    conn: Executor, *, game_id: uuid.UUID, lineup_id: int | None
 ) -> list[GetPitcherStatsRow]:
     """Pitching line of every lineup entry that pitched (one entry when lineup_id is given)."""
     rows = await conn.fetch(GET_PITCHER_STATS, game_id, lineup_id)
@@ -169,7 +163,7 @@ class GetBoxScoreRow(BaseModel):
     wild_pitches: int
 
 
-GET_BOX_SCORE: Final = """
+GET_BOX_SCORE: Final = """-- name: GetBoxScore :many
 SELECT
     g.home_team_id, g.away_team_id, g.home_score, g.away_score, g.status,
     l.id AS lineup_id, l.team_id, l.card_id, l.player_id, l.position, l.batting_order,

@@ -241,10 +241,12 @@ async def test_missing_optional_columns_and_tables(db: Database, pg_admin_url: s
 
 async def test_positions_are_the_schemas(db: Database) -> None:
     async with db.transaction() as tx:
-        check = await tx.connection.fetchval(
+        row = await tx.connection.fetchrow(
             "SELECT pg_get_constraintdef(oid) FROM pg_constraint"
             " WHERE conname = 'lineups_position_known'"
         )
+    assert row is not None
+    check = row[0]
     assert sorted(POSITIONS) == sorted(part.split("'")[1] for part in check.split("::text")[:-1])
 
 
