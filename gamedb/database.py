@@ -6,8 +6,10 @@
             await tx.add_sba_lineup_player(game_id=gid, team_id=1, player_id=101, position="P")
             await tx.save_play(play)
 
-Each operation called on :class:`Database` is one transaction of its own and is retried on
-transient failures (see :mod:`gamedb.retry`); operations called on the :class:`Transaction`
+Each operation called on :class:`Database` is retried on transient failures (see
+:mod:`gamedb.retry`): one of several writes that stand or fall together runs in a transaction
+of its own, any other runs its statements on a pooled connection, each atomic by itself (a
+read that explains a refused write comes after it); operations called on the :class:`Transaction`
 of ``db.transaction()`` share its connection and commit together when the block exits
 normally, or roll back together when it raises. A block cannot be re-run for you: use
 :meth:`Database.run_in_transaction` for a retried multi-operation transaction. Wraps

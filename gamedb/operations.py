@@ -1,9 +1,11 @@
 """Every operation the engine calls, with the names and keyword arguments it already uses.
 
-:class:`Operations` is shared by :class:`gamedb.Database` (each call one transaction, retried
-on transient failures) and :class:`gamedb.Transaction` (calls share the block's
-transaction). Each operation is the generated query functions of ``gamedb_gen`` plus the
-checks that turn "no row" into a typed error; no SQL is written here::
+:class:`Operations` is shared by :class:`gamedb.Database` (each call retried on transient
+failures; one of several writes that stand or fall together runs in a transaction of its own,
+any other runs its statements on a pooled connection, each atomic by itself) and
+:class:`gamedb.Transaction` (calls share the block's transaction). Each operation is the
+generated query functions of ``gamedb_gen`` plus the checks that turn "no row" into a typed
+error; no SQL is written here::
 
     game = await db.create_game(game_id=gid, league_id="sba", home_team_id=1, away_team_id=2)
     pitcher = await db.add_sba_lineup_player(game_id=gid, team_id=1, player_id=101, position="P")

@@ -132,7 +132,6 @@ class Request:
     catalog: Catalog
     queries: tuple[Query, ...]
     plugin_options: bytes = field(default=b"")
-    global_options: bytes = field(default=b"")
 
 
 def _decode_options(raw: Any) -> bytes:
@@ -187,5 +186,4 @@ def parse_request(raw: dict[str, Any]) -> Request:
         catalog=_parse_catalog(raw.get("catalog")),
         queries=tuple(_parse_query(q) for q in raw.get("queries") or []),
         plugin_options=_decode_options(raw.get("plugin_options")),
-        global_options=_decode_options(raw.get("global_options")),
     )
