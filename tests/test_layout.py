@@ -6,6 +6,8 @@ import ast
 import re
 from pathlib import Path
 
+from gamedb_codegen.naming import snake_case, upper_snake
+
 ROOT = Path(__file__).resolve().parent.parent
 SQL = re.compile(r"\b(SELECT|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM|CREATE|ALTER|DROP)\b")
 # The one exception: the importer reads the old layer's tables, another program's schema that
@@ -84,3 +86,199 @@ def test_the_persister_writes_through_the_operations_only() -> None:
             elif node.module != "gamedb_gen.models":
                 offenders.append(node.module or "")
     assert not offenders, f"persister.py calls generated queries directly: {offenders}"
+
+
+# -- one name from the operation to the query ------------------------------------------------
+
+GEN = ROOT / "gen" / "gamedb_gen"
+NAME_LINE = re.compile(r"-- name: (\w+) (:\w+)\n")
+# The classes and modules whose public coroutines are the operations gamedb offers.
+OPERATIONS = {
+    "gamedb/operations.py": "Operations",
+    "gamedb/compat.py": "DatabaseOperations",
+    "gamedb/legacy.py": None,
+    "gamedb/transfer.py": None,
+}
+Def = ast.FunctionDef | ast.AsyncFunctionDef
+
+
+def _query_modules() -> dict[str, ast.Module]:
+    return {
+        path.stem: ast.parse(path.read_text(), str(path))
+        for path in sorted(GEN.glob("*.py"))
+        if path.stem not in ("__init__", "_executor", "models")
+    }
+
+
+GENERATED = {
+    module: {node.name for node in tree.body if isinstance(node, ast.AsyncFunctionDef)}
+    for module, tree in _query_modules().items()
+}
+
+
+class _Source:
+    """A gamedb module: its defs, and the names it gives the generated query modules."""
+
+    __slots__ = ("aliases", "classes", "functions", "tree")
+
+    def __init__(self, relative: str) -> None:
+        self.tree = ast.parse((ROOT / relative).read_text(), relative)
+        self.aliases = {
+            alias.asname or alias.name: alias.name
+            for node in ast.walk(self.tree)
+            if isinstance(node, ast.ImportFrom) and node.module == "gamedb_gen"
+            for alias in node.names
+            if alias.name in GENERATED
+        }
+        self.functions = {n.name: n for n in self.tree.body if isinstance(n, Def)}
+        self.classes = {
+            c.name: {n.name: n for n in c.body if isinstance(n, Def)}
+            for c in self.tree.body
+            if isinstance(c, ast.ClassDef)
+        }
+
+    def calls(self, node: ast.AST) -> list[tuple[str, str]]:
+        """``(receiver, name)`` of each call in ``node`` of the form ``receiver.name(...)``
+        (receiver ``""`` for a plain ``name(...)``)."""
+        found = []
+        for call in ast.walk(node):
+            if not isinstance(call, ast.Call):
+                continue
+            if isinstance(call.func, ast.Name):
+                found.append(("", call.func.id))
+            elif isinstance(call.func, ast.Attribute):
+                receiver = call.func.value
+                found.append(
+                    (receiver.id if isinstance(receiver, ast.Name) else "?", call.func.attr)
+                )
+        return found
+
+    def queries(self, node: ast.AST) -> set[str]:
+        """The generated queries ``node`` calls itself."""
+        return {
+            name
+            for receiver, name in self.calls(node)
+            if receiver in self.aliases and name in GENERATED[self.aliases[receiver]]
+        }
+
+    def helpers(self, node: ast.AST, owner: str | None) -> dict[str, Def]:
+        """This module's private functions (or ``owner``'s private methods) ``node`` calls."""
+        found = {}
+        for receiver, name in self.calls(node):
+            if name.startswith("__") or not name.startswith("_"):
+                continue
+            if receiver == "" and name in self.functions:
+                found[name] = self.functions[name]
+            elif receiver == "self" and owner is not None and name in self.classes[owner]:
+                found[name] = self.classes[owner][name]
+        return found
+
+    def runs(self, node: Def, owner: str | None) -> set[str]:
+        """The generated queries ``node`` calls, itself or through private helpers."""
+        queries: set[str] = set()
+        seen: set[str] = set()
+        pending = [node]
+        while pending:
+            current = pending.pop()
+            queries |= self.queries(current)
+            for name, helper in self.helpers(current, owner).items():
+                if name not in seen:
+                    seen.add(name)
+                    pending.append(helper)
+        return queries
+
+    def named(self, node: Def, owner: str | None, seen: frozenset[str] = frozenset()) -> bool:
+        """Whether ``node`` runs a query of its own name (or of an operation it calls): the
+        def that calls queries itself must; one that leaves them to private helpers passes
+        when one of those does (``add_pd_lineup_card`` → ``_add_lineup_entry`` →
+        AddLineupEntry)."""
+        queries = self.queries(node)
+        if queries:
+            through_operations = {
+                query
+                for receiver, name in self.calls(node)
+                if receiver not in self.aliases
+                for query in OPERATION_QUERIES.get(name, ())
+            }
+            return node.name.lstrip("_") in queries | through_operations
+        helpers = self.helpers(node, owner)
+        return any(
+            self.named(helper, owner, seen | {name})
+            for name, helper in helpers.items()
+            if name not in seen
+        )
+
+    def operations(self, owner: str | None) -> dict[str, Def]:
+        defs = self.classes[owner] if owner is not None else self.functions
+        return {
+            name: node
+            for name, node in defs.items()
+            if not name.startswith("_") and isinstance(node, ast.AsyncFunctionDef)
+        }
+
+
+OPERATION_QUERIES: dict[str, set[str]] = {}
+SOURCES = {relative: _Source(relative) for relative in OPERATIONS}
+OPERATION_QUERIES.update(
+    (name, SOURCES["gamedb/operations.py"].runs(node, "Operations"))
+    for name, node in SOURCES["gamedb/operations.py"].operations("Operations").items()
+)
+
+
+def test_every_generated_sql_constant_starts_with_its_name_line() -> None:
+    for module, tree in _query_modules().items():
+        constants = {
+            node.target.id: node.value.value
+            for node in tree.body
+            if isinstance(node, ast.AnnAssign)
+            and isinstance(node.target, ast.Name)
+            and isinstance(node.value, ast.Constant)
+            and isinstance(node.value.value, str)
+        }
+        functions = [node for node in tree.body if isinstance(node, ast.AsyncFunctionDef)]
+        assert functions and len(constants) == len(functions), module
+        for function in functions:
+            (constant,) = {
+                n.id for n in ast.walk(function) if isinstance(n, ast.Name) and n.id in constants
+            }
+            line = NAME_LINE.match(constants[constant])
+            assert line is not None, f"{module}.{constant} does not start with its -- name: line"
+            assert (snake_case(line[1]), upper_snake(line[1])) == (function.name, constant)
+
+
+def test_each_operation_runs_the_query_of_its_name() -> None:
+    """An operation, its query and the generated function share one name (or that of the
+    private method two league faces of one operation share). An operation that runs no query
+    runs other operations, each of which is held to this."""
+    offenders = [
+        f"{relative}: {name} runs {sorted(source.runs(node, owner))}"
+        for relative, owner in OPERATIONS.items()
+        for source in [SOURCES[relative]]
+        for name, node in source.operations(owner).items()
+        if source.runs(node, owner) and not source.named(node, owner)
+    ]
+    assert not offenders
+
+
+def test_a_query_named_after_an_operation_is_the_one_it_runs() -> None:
+    operations = SOURCES["gamedb/operations.py"]
+    methods = operations.classes["Operations"]
+    for module, functions in GENERATED.items():
+        for function in functions:
+            method = methods.get(function) or methods.get(f"_{function}")
+            if method is not None:
+                assert function in operations.runs(method, "Operations"), f"{module}.{function}"
+
+
+def test_every_generated_query_runs_in_gamedb() -> None:
+    """No query exists for the tests alone: each generated function is called by gamedb."""
+    called: set[tuple[str, str]] = set()
+    for path in sorted((ROOT / "gamedb").rglob("*.py")):
+        source = _Source(str(path.relative_to(ROOT)))
+        called |= {
+            (source.aliases[receiver], name)
+            for receiver, name in source.calls(source.tree)
+            if receiver in source.aliases
+        }
+    generated = {(module, name) for module, names in GENERATED.items() for name in names}
+    assert generated - called == set()
