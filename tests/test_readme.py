@@ -15,7 +15,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from gamedb.embedded import data_dir
+from gamedb_schema.embedded import data_dir
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
 PYTHON_BLOCKS = re.findall(r"```python\n(.*?)```", README, re.S)
