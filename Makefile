@@ -35,8 +35,8 @@ lint: setup ## ruff lint and format check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-types: setup ## mypy --strict over gamedb, gen, codegen and tests
-	$(BIN)/mypy gamedb gen codegen tests conftest.py benchmarks devtools
+types: setup ## mypy --strict over every package, the tests, benchmarks and devtools
+	$(BIN)/mypy gamedb gamedb_schema gamedb_demo gen codegen tests conftest.py benchmarks devtools
 
 fresh: setup ## Regenerate gen/ and schema.sql and fail on any difference from git
 	$(PY) -m gamedb_codegen.pipeline generate

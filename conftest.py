@@ -26,8 +26,8 @@ import pytest
 from gamedb import Database
 from gamedb.citus import distribute
 from gamedb.migrate import migrate
-from gamedb.settings import with_database
-from gamedb.testing import create_database, drop_database
+from gamedb_schema.scratch import create_database, drop_database
+from gamedb_schema.urls import with_database
 from tests.installed import InstalledGamedb
 
 ROOT = Path(__file__).resolve().parent

@@ -1,5 +1,6 @@
-"""gamedb's benchmark harness: every budget of DESIGN.md measured against raw asyncpg in the
-same run, on the same pool (``make bench``, or ``python -m benchmarks --help``)::
+"""gamedb's benchmark harness: every budget (the rows of benchmarks/README.md) measured
+against raw asyncpg in the same run, on the same pool (``make bench``, or
+``python -m benchmarks --help``)::
 
     from benchmarks import Scale, run_benchmarks
     from benchmarks.progress import Progress

@@ -29,8 +29,8 @@ def _parser() -> argparse.ArgumentParser:
     defaults = Scale()
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks",
-        description="Measure every DESIGN.md budget against raw asyncpg in the same run. "
-        "Uses DATABASE_URL's server when set, else the embedded one.",
+        description="Measure every budget of benchmarks/README.md against raw asyncpg in the "
+        "same run. Uses DATABASE_URL's server when set, else the embedded one.",
     )
 
     def count(flag: str, default: int, text: str) -> None:

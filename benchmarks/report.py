@@ -1,7 +1,7 @@
 """Rows of a benchmark run, their budgets and verdicts, as a table and as JSON.
 
 Each :class:`Row` is one operation measured against its baseline in the same run; its
-:class:`Budget` (from DESIGN.md) decides the verdict::
+:class:`Budget` (as benchmarks/README.md lists them) decides the verdict::
 
     row = Row("save_play", unit="ms", p50=0.50, p99=0.77, baseline="raw INSERT … RETURNING id",
               baseline_p50=0.48, budget=Budget("ratio_at_most", 1.3), samples=1000)

@@ -2,7 +2,7 @@
 
 A game has a full roster (26 players a team), both starting lineups (nine batters and a
 pitcher a team), an open session with a state snapshot, and the plays of
-:mod:`gamedb.simulation`: nine-inning games with big-league outcomes, runners, scores and
+:mod:`gamedb_demo.simulation`: nine-inning games with big-league outcomes, runners, scores and
 counting stats, one after another, each picking up where the last stopped so that a game
 goes on for as many plays as a benchmark needs. Everything is deterministic for a given
 seed::
@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from gamedb import Database, Half, League, PlayData, RollData, RollRecord, Transaction
-from gamedb.simulation import GameSimulation
+from gamedb_demo.simulation import GameSimulation
 
 __all__ = [
     "PlayScript",

@@ -8,7 +8,7 @@ the run made are deleted afterwards::
     async with bench_database() as target:
         db = await Database.connect(target.url)
 
-The scratch database is :func:`gamedb.testing.scratch_database`'s, as the tests' are.
+The scratch database is :func:`gamedb_schema.scratch.scratch_database`'s, as the tests' are.
 """
 
 from __future__ import annotations
@@ -21,8 +21,9 @@ from collections.abc import AsyncIterator
 import asyncpg
 
 from gamedb.migrate import migrate
-from gamedb.settings import normalize_url, redact_url
-from gamedb.testing import scratch_database
+from gamedb_schema.embedded import start_embedded_server
+from gamedb_schema.scratch import scratch_database
+from gamedb_schema.urls import normalize_url, redact_url
 
 __all__ = ["BenchTarget", "bench_database"]
 
@@ -46,8 +47,6 @@ def _server_url() -> tuple[str, str]:
     configured = os.environ.get("DATABASE_URL")
     if configured:
         return normalize_url(configured), "DATABASE_URL"
-    from gamedb.embedded import start_embedded_server
-
     return start_embedded_server(), "embedded"
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncpg
 
 from gamedb.errors import ConfigurationError, translate
-from gamedb.settings import redact_url
+from gamedb_schema.urls import redact_url
 
 __all__ = ["distribute"]
 

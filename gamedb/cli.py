@@ -39,16 +39,9 @@ import asyncpg
 import click
 from pydantic import ValidationError
 
-from gamedb import legacy, render
+from gamedb import legacy, views
 from gamedb import migrate as migrations
 from gamedb.database import Database
-from gamedb.embedded import (
-    EMBEDDED_DATABASE,
-    data_dir,
-    embedded_database_url,
-    embedded_server_state,
-    stop_embedded_server,
-)
 from gamedb.errors import (
     ConfigurationError,
     ConnectionFailed,
@@ -60,10 +53,18 @@ from gamedb.errors import (
     translate,
 )
 from gamedb.models import GameSnapshot
-from gamedb.settings import Settings, redact_url
+from gamedb.settings import Settings
 from gamedb.transfer import import_snapshot
 from gamedb_gen import games as game_queries
 from gamedb_gen.models import GameStatus, League
+from gamedb_schema.embedded import (
+    EMBEDDED_DATABASE,
+    data_dir,
+    embedded_database_url,
+    embedded_server_state,
+    stop_embedded_server,
+)
+from gamedb_schema.urls import redact_url
 
 __all__ = ["cli", "connect", "main", "run", "url_option"]
 
@@ -92,7 +93,7 @@ class _Group(click.Group):
 def _failure(ctx: click.Context, exc: BaseException, message: str) -> click.ClickException:
     # One line (dbmate's report spans lines), no second "Error:" after click's own, and
     # nothing that could steer the terminal.
-    message = render.printable(" ".join(message.split()).removeprefix("Error: "))
+    message = views.printable(" ".join(message.split()).removeprefix("Error: "))
     root = ctx.find_root()
     if root.params.get("debug"):
         traceback.print_exception(exc, file=sys.stderr)
@@ -259,12 +260,12 @@ def _migrate_up(url: str | None, *, strict: bool, wait_timeout: float) -> None:
         )
         status = await migrations.migration_status(target)
         click.echo(
-            f"Up to date: {render.count(len(status.applied), 'migration')} applied to {where} "
+            f"Up to date: {views.count(len(status.applied), 'migration')} applied to {where} "
             f"(PostgreSQL {status.server_version})."
         )
         if status.ahead:
             click.echo(
-                f"Note: the database also has {render.count(len(status.unknown), 'migration')} "
+                f"Note: the database also has {views.count(len(status.unknown), 'migration')} "
                 f"this gamedb does not know ({', '.join(status.unknown)}): it is ahead of it.",
                 err=True,
             )
@@ -400,7 +401,7 @@ def status(ctx: click.Context, url: str | None, as_json: bool, exit_code: bool) 
                 }
             )
         else:
-            click.echo(render.migration_status(found, where))
+            click.echo(views.migration_status(found, where))
         return found
 
     found = run(work)
@@ -453,7 +454,7 @@ def list_games(
         if as_json:
             _echo_json([game.model_dump(mode="json") for game in found])
         else:
-            click.echo(render.game_list(found))
+            click.echo(views.game_list(found))
 
     run(work)
 
@@ -477,9 +478,9 @@ def show(url: str | None, game_id: uuid.UUID, as_json: bool) -> None:
                 }
             )
             return
-        click.echo(render.game_state(snapshot))
+        click.echo(views.game_state(snapshot))
         click.echo()
-        click.echo(render.box_score(box, snapshot))
+        click.echo(views.box_score(box, snapshot))
 
     run(work)
 
@@ -513,7 +514,7 @@ def import_game(url: str | None, source: TextIO) -> None:
         where = ".".join(str(part) for part in first["loc"]) or "the document"
         raise InvalidInput(
             f"{source.name} is not a game as `gamedb export` prints it: "
-            f"{render.count(exc.error_count(), 'problem')}, first at {where}: {first['msg']}"
+            f"{views.count(exc.error_count(), 'problem')}, first at {where}: {first['msg']}"
         ) from None
 
     async def work() -> None:
@@ -522,8 +523,8 @@ def import_game(url: str | None, source: TextIO) -> None:
 
     run(work)
     click.echo(
-        f"Imported game {snapshot.game.id}: {render.count(len(snapshot.plays), 'play')}, "
-        f"{render.count(len(snapshot.rolls or ()), 'roll')}."
+        f"Imported game {snapshot.game.id}: {views.count(len(snapshot.plays), 'play')}, "
+        f"{views.count(len(snapshot.rolls or ()), 'roll')}."
     )
 
 
@@ -556,7 +557,7 @@ def rollback(url: str | None, game_id: uuid.UUID, play: int, yes: bool) -> None:
                     abort=True,
                 )
             result = await db.rollback_to_play(game_id, play)
-        click.echo(render.rollback(result, play))
+        click.echo(views.rollback(result, play))
 
     run(work)
 
@@ -593,25 +594,27 @@ def demo(url: str | None, games: int, seed: int, yes: bool, remove: bool) -> Non
     if any recovered game differs. Without a URL the demo uses the embedded server; in any
     other database it asks first (or --yes) and migrates it.
     """
-    from gamedb.demo import HALF_INNINGS, run_demo
+    # The demo is no part of the library: it loads only when this command runs.
+    from gamedb_demo.run import HALF_INNINGS, run_demo
+    from gamedb_demo.summary import demo_summary
 
     async def work() -> None:
         settings = _settings(url)
         target, where = await _reach(settings, must_exist=False, embedded=True)
         if settings.database_url is not None and not yes:
             click.confirm(
-                f"Play {render.count(games, 'simulated game')} in {where}, migrating it first? "
+                f"Play {views.count(games, 'simulated game')} in {where}, migrating it first? "
                 "The games stay there unless --remove is given.",
                 abort=True,
             )
         async with await Database.connect(target, settings=settings, migrate=True) as db:
             with click.progressbar(
                 length=games * HALF_INNINGS,
-                label=f"Playing {render.count(games, 'game')}",
+                label=f"Playing {views.count(games, 'game')}",
                 file=sys.stderr,
             ) as bar:
                 report = await run_demo(db, games=games, seed=seed, on_progress=bar.update)
-            click.echo(render.demo_summary(report))
+            click.echo(demo_summary(report))
             shown = report.records[0].game_id
             snapshot = await _snapshot(db, shown)
             box = await db.get_box_score(shown)
@@ -619,17 +622,17 @@ def demo(url: str | None, games: int, seed: int, yes: bool, remove: bool) -> Non
                 for record in report.records:
                     await db.delete_game(record.game_id)
         league = str(snapshot.game.league_id).upper()
-        situation = render.situation(snapshot.game, snapshot.plays)
+        situation = views.situation(snapshot.game, snapshot.plays)
         click.echo(f"\nBox score of game {shown} ({league}, {situation}):\n")
-        click.echo(render.box_score(box, snapshot))
+        click.echo(views.box_score(box, snapshot))
         if remove:
-            click.echo(f"\nRemoved the {render.count(games, 'game')} played from {where}.")
+            click.echo(f"\nRemoved the {views.count(games, 'game')} played from {where}.")
         else:
             click.echo(f"\nEvery game stays in the database: `gamedb show {shown}`.")
         if not report.verified:
             raise GameDBError(
                 f"verification failed: {len(report.differences):,} of "
-                f"{render.count(games, 'recovered game')} differ from the games played"
+                f"{views.count(games, 'recovered game')} differ from the games played"
             )
 
     run(work)

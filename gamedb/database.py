@@ -44,8 +44,9 @@ from gamedb.errors import (
 )
 from gamedb.operations import Operations
 from gamedb.retry import RetryPolicy
-from gamedb.settings import Settings, redact_url
+from gamedb.settings import Settings
 from gamedb_gen import Executor, admin, register_codecs
+from gamedb_schema.urls import redact_url
 
 __all__ = ["Database", "Isolation", "Transaction"]
 
@@ -170,7 +171,7 @@ class Database(Operations):
             dsn = settings.database_url.get_secret_value()
             should_migrate = bool(migrate)
         elif settings.gamedb_embedded:
-            from gamedb.embedded import embedded_database_url
+            from gamedb_schema.embedded import embedded_database_url
 
             dsn = embedded_database_url()
             should_migrate = migrate is None or migrate

@@ -17,6 +17,8 @@ import uuid
 
 import asyncpg
 
+from gamedb_schema.errors import ConfigurationError, GameDBError
+
 __all__ = [
     "DRIVER_ERRORS",
     "AuthenticationFailed",
@@ -38,18 +40,6 @@ __all__ = [
     "is_transient",
     "translate",
 ]
-
-
-class GameDBError(Exception):
-    """Root of every error gamedb raises."""
-
-    def __init__(self, message: str, *, game_id: uuid.UUID | None = None) -> None:
-        super().__init__(message)
-        self.game_id = game_id
-
-
-class ConfigurationError(GameDBError, ValueError):
-    """A setting (``DATABASE_URL``, pool size, timeout) is malformed or out of range."""
 
 
 class AuthenticationFailed(ConfigurationError):

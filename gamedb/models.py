@@ -31,9 +31,9 @@ from pydantic import (
 )
 
 from gamedb.errors import InvalidInput
-from gamedb.payloads import RollData, StoredJson
 from gamedb_gen.models import Game, GameSession, GameStatus, Half, Lineup, Play, Roll, RosterLink
 from gamedb_gen.stats import GetBatterStatsRow, GetBoxScoreRow, GetPitcherStatsRow
+from gamedb_schema.payloads import RollData, StoredJson
 
 __all__ = [
     "BatterLine",

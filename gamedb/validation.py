@@ -16,8 +16,8 @@ from pydantic import JsonValue, TypeAdapter, ValidationError
 
 from gamedb.errors import InvalidInput
 from gamedb.models import GameState, validate_input
-from gamedb.payloads import StoredJson
 from gamedb_gen.models import GameStatus, Half
+from gamedb_schema.payloads import StoredJson
 
 __all__ = [
     "as_batting_order",
@@ -110,7 +110,7 @@ def shown(value: object) -> str:
 
 
 def as_stored_json(value: JsonValue, field: str, game_id: uuid.UUID) -> JsonValue:
-    """``value`` if jsonb stores it unchanged (see :data:`gamedb.payloads.StoredJson`)."""
+    """``value`` if jsonb stores it unchanged (see :data:`gamedb_schema.payloads.StoredJson`)."""
     try:
         return _stored_json.validate_python(value)
     except ValidationError as exc:

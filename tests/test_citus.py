@@ -23,8 +23,9 @@ from gamedb import Database, GamePersister, RollData, RollRecord, WriteHandle
 from gamedb.citus import distribute
 from gamedb.errors import ConfigurationError
 from gamedb.retry import RetryPolicy
-from gamedb.settings import Settings, with_database
+from gamedb.settings import Settings
 from gamedb_gen import register_codecs
+from gamedb_schema.urls import with_database
 from tests.factories import AWAY, HOME, play_dict, set_up_game
 from tests.test_persister import write_through_kills
 

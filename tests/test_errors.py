@@ -31,7 +31,8 @@ from gamedb import (
 )
 from gamedb.cli import _reach as reach
 from gamedb.retry import RetryPolicy
-from gamedb.settings import Settings, with_database
+from gamedb.settings import Settings
+from gamedb_schema.urls import with_database
 from tests.factories import play_dict, set_up_game
 
 

@@ -38,8 +38,8 @@ from gamedb import (
     RollData,
     RollRecord,
 )
-from gamedb.payloads import MAX_JSON_DEPTH
 from gamedb_gen import lineups, plays, rolls
+from gamedb_schema.payloads import MAX_JSON_DEPTH
 from tests.factories import AWAY, HOME, SetUpGame, play_dict, set_up_game
 
 T = TypeVar("T")

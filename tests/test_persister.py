@@ -44,7 +44,7 @@ from gamedb import (
     WriteKind,
 )
 from gamedb.migrate import migrate
-from gamedb.settings import with_database
+from gamedb_schema.urls import with_database
 from tests.factories import SetUpGame, play_dict, set_up_game
 
 FULL_FAULTS = os.environ.get("GAMEDB_FULL_FAULTS") == "1"

@@ -20,7 +20,7 @@ import pytest
 
 from gamedb import Database
 from gamedb.migrate import create_app_role, migrate
-from gamedb.settings import with_database
+from gamedb_schema.urls import with_database
 from tests.factories import HOME, play_dict, set_up_game
 
 FORBIDDEN = [

@@ -9,13 +9,14 @@ import os
 import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import pytest
 
-from gamedb.embedded import data_dir
+from gamedb_schema.embedded import data_dir
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
 PYTHON_BLOCKS = re.findall(r"```python\n(.*?)```", README, re.S)
@@ -112,3 +113,24 @@ async def test_distribution_calls_cover_every_table(database_url: str) -> None:
         )
     )
     assert colocated == tables - {"games"}
+
+
+def test_how_it_is_built_names_every_folder_and_package() -> None:
+    root = Path(__file__).resolve().parent.parent
+    built = README.split("## How it is built")[1].split("\n## ")[0]
+    rows = {row.split("`")[1].split("/")[0] for row in built.splitlines() if row.startswith("| `")}
+    folders = {
+        path.name
+        for path in root.iterdir()
+        if path.is_dir()
+        and not path.name.startswith((".", "__"))
+        and path.name not in {"build", "dist"}
+        and not path.name.endswith(".egg-info")
+    }
+    assert folders <= rows
+    assert all((root / row).exists() for row in rows)
+    shipped = set(
+        tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["package-dir"]
+    )
+    layers = set(re.findall(r"^(gamedb\w*) ", built, re.M))
+    assert {name for name in shipped if "." not in name} | {"gamedb_codegen"} == layers

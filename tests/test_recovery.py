@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from gamedb import Database, GameSnapshot, GameStatus, Half
-from gamedb.replay import stored_state
+from tests.oracles import stored_state
 from tests.proxy import FaultProxy
 from tests.simulate import AWAY, HOME, SimulatedGame, lineup_ids_named
 

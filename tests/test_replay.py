@@ -11,7 +11,8 @@ from collections.abc import AsyncIterator
 import pytest
 
 from gamedb import Database, GameState, Half, Play
-from gamedb.replay import INITIAL_STATE, replay_state, state_after, stored_state
+from gamedb.replay import INITIAL_STATE, state_after
+from tests.oracles import replay_state, stored_state
 from tests.simulate import SimulatedGame
 
 GAME = uuid.uuid4()

@@ -27,8 +27,8 @@ from gamedb import (
     PlayNotFound,
     WrongLeague,
 )
-from gamedb.replay import replay_state, stored_state
 from tests.factories import play_dict, set_up_game
+from tests.oracles import replay_state, stored_state
 from tests.simulate import AWAY, HOME, SimulatedGame
 
 

@@ -35,7 +35,7 @@ from hypothesis.stateful import (
 )
 
 from gamedb import Database, GameSnapshot
-from gamedb.replay import replay_state, stored_state
+from tests.oracles import replay_state, stored_state
 from tests.simulate import AWAY, HOME, SimulatedGame
 
 T = TypeVar("T")

@@ -25,7 +25,8 @@ import pytest
 from gamedb import ConfigurationError, ConnectionFailed, Database, GameDBError, TransientError
 from gamedb.migrate import MigrationError, migrate, migration_status
 from gamedb.retry import RetryPolicy
-from gamedb.settings import Settings, with_database
+from gamedb.settings import Settings
+from gamedb_schema.urls import with_database
 from tests.proxy import FaultProxy
 
 SENTINEL = "s3ntinel-Pa55-7f3a9c"

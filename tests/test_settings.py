@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from gamedb import ConfigurationError, Settings
-from gamedb.settings import normalize_url, redact_url, with_database
+from gamedb_schema.urls import normalize_url, redact_url, with_database
 
 
 def test_sqlalchemy_spelling_is_accepted(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from gamedb import League, Play
 from gamedb.replay import state_after
-from gamedb.simulation import (
+from gamedb_demo.simulation import (
     Event,
     GameRecord,
     GameSimulation,

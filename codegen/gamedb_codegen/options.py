@@ -6,7 +6,7 @@
       package: gamedb_gen
       overrides:
         - column: rolls.roll_data            # everywhere this table column appears
-          py_type: gamedb.payloads:RollData  # module:Name (a pydantic model for json/jsonb)
+          py_type: gamedb_schema.payloads:RollData  # module:Name (a pydantic model for json/jsonb)
         - query: GetBatterStats              # one result column of one query
           column: total
           db_type: int8                      # or py_type; db_type maps like a PostgreSQL type

@@ -1,11 +1,14 @@
 """Drives ``sqlc`` for the Makefile: ``python -m gamedb_codegen.pipeline generate|vet|version``.
 
 ``generate`` migrates a scratch database (``DATABASE_URL``'s server, else the embedded one;
-made by :func:`gamedb.testing.scratch_database`, imported only when needed), runs
-``sqlc generate`` with database-backed analysis against it, so type errors such as
-``uuid_col = 5`` fail as well as unknown names, and writes ``schema.sql``, the dump of the
-migrated schema. sqlc writes into an empty ``gen/``: a failure puts the previous one back.
-Every command first checks that the installed sqlc is the release ``pyproject.toml`` pins.
+made by :func:`gamedb_schema.scratch.scratch_database`), runs ``sqlc generate`` with
+database-backed analysis against it, so type errors such as ``uuid_col = 5`` fail as well as
+unknown names, and writes ``schema.sql``, the dump of the migrated schema. sqlc writes into
+an empty ``gen/``: a failure puts the previous one back. Every command first checks that the
+installed sqlc is the release ``pyproject.toml`` pins.
+
+Of gamedb's packages it uses only :mod:`gamedb_schema`, which imports neither ``gamedb`` nor
+the ``gamedb_gen`` this writes.
 """
 
 from __future__ import annotations
@@ -19,6 +22,11 @@ import tempfile
 import tomllib
 from pathlib import Path
 
+from gamedb_schema.dump import dump_schema
+from gamedb_schema.embedded import start_embedded_server
+from gamedb_schema.scratch import scratch_database
+from gamedb_schema.urls import normalize_url, with_database
+
 __all__ = ["SCHEMA_DUMP", "main", "pinned_sqlc_version"]
 
 SCHEMA_DUMP = "schema.sql"
@@ -30,13 +38,9 @@ def _sqlc() -> str:
 
 
 def _server_url() -> str:
-    from gamedb.settings import normalize_url, with_database
-
     url = os.environ.get("DATABASE_URL")
     if url:
         return with_database(normalize_url(url), "postgres")
-    from gamedb.embedded import start_embedded_server
-
     return start_embedded_server()
 
 
@@ -75,15 +79,11 @@ def check_version() -> int:
 async def _with_scratch_database(sqlc_args: tuple[str, ...], *, output: bool) -> int:
     """Run sqlc against a freshly migrated database; when ``output``, write gen/ (keeping the
     previous gen/ if sqlc fails) and the schema dump."""
-    from gamedb.testing import scratch_database
-
     async with scratch_database(_server_url(), prefix="gamedb_sqlc") as url:
         if not output:
             return await asyncio.to_thread(_run_sqlc, *sqlc_args, database_url=url)
         status = await asyncio.to_thread(_generate_into_gen, sqlc_args, url)
         if status == 0:
-            from gamedb.migrate import dump_schema
-
             (ROOT / SCHEMA_DUMP).write_text(await dump_schema(url))
         return status
 

@@ -24,7 +24,7 @@ def project_copy(tmp_path: Path) -> Path:
     (copy / ".venv").symlink_to(Path(sys.executable).parent.parent)
     # The overrides name gamedb's types: ruff sorts their imports as first-party by finding
     # the package here, as the project's own lint does.
-    (copy / "gamedb").symlink_to(ROOT / "gamedb")
+    (copy / "gamedb_schema").symlink_to(ROOT / "gamedb_schema")
     return copy
 
 

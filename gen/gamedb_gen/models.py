@@ -10,7 +10,7 @@ import uuid
 
 from pydantic import BaseModel, ConfigDict, JsonValue
 
-from gamedb.payloads import RollData
+from gamedb_schema.payloads import RollData
 
 
 class GameMode(enum.StrEnum):

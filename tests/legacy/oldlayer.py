@@ -15,7 +15,7 @@ from typing import Any
 import asyncpg
 
 from gamedb import Database, League
-from gamedb.simulation import GameRecord, GameSimulation
+from gamedb_demo.simulation import GameRecord, GameSimulation
 
 __all__ = ["DIRTY", "OLD_SCHEMA", "OldGames", "assert_round_trip", "fill_old_tables"]
 

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from gamedb import Database
 from gamedb.cli import cli
 from gamedb.legacy import POSITIONS, ImportInterrupted, LegacySchemaError, import_legacy
-from gamedb.settings import with_database
+from gamedb_schema.urls import with_database
 from tests.legacy.oldlayer import DIRTY, OLD_SCHEMA, OldGames, assert_round_trip, fill_old_tables
 
 

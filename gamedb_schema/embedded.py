@@ -20,7 +20,8 @@ import time
 import warnings
 from pathlib import Path
 
-from gamedb.errors import ConfigurationError
+from gamedb_schema.errors import ConfigurationError
+from gamedb_schema.urls import with_database
 
 __all__ = [
     "EMBEDDED_DATABASE",
@@ -64,8 +65,6 @@ def start_embedded_server() -> str:
 
 def embedded_database_url() -> str:
     """Start the embedded server if needed; return the URL of gamedb's database on it."""
-    from gamedb.settings import with_database
-
     return with_database(start_embedded_server(), EMBEDDED_DATABASE)
 
 

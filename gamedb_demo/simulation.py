@@ -40,8 +40,8 @@ from typing import Literal
 from pydantic import JsonValue
 
 from gamedb.models import GameState, PlayData, RollRecord
-from gamedb.payloads import RollData
 from gamedb_gen.models import GameStatus, Half, League
+from gamedb_schema.payloads import RollData
 
 __all__ = [
     "Event",

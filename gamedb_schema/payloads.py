@@ -1,7 +1,9 @@
-"""Typed shapes of the JSON the database stores, used by the generated models.
+"""Typed shapes of the JSON the database stores: the generated models type their jsonb
+columns with them (``rolls.roll_data``, by the override in ``sqlc.yaml``), and ``gamedb``
+re-exports :class:`RollData`::
 
-This module imports nothing else from gamedb: ``gamedb_gen`` imports it while ``gamedb``
-itself may still be initialising.
+    roll = RollData(dice={"d6_one": 4, "d20": 17}, total=4, note="steal attempt")
+    roll.model_dump()   # {'dice': {'d6_one': 4, 'd20': 17}, 'total': 4, 'note': 'steal attempt'}
 """
 
 from __future__ import annotations

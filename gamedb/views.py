@@ -1,5 +1,5 @@
-"""Plain-text views of a game for the ``gamedb`` command: its state, line score, box score,
-a list of games, the demo's summary and the migration status::
+"""Plain-text views for the ``gamedb`` command: a game's state, line score and box score, a
+list of games, a rollback and the migration status::
 
     snapshot = await db.load_game_state(game_id)
     print(game_state(snapshot))
@@ -12,19 +12,14 @@ sequences reach the operator as visible escapes (``\x1b[2J``), never as commands
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from gamedb.migrate import MigrationStatus
 from gamedb.models import BoxScore, BoxScoreLine, GameSnapshot, RollbackResult
-from gamedb_gen.models import Game, GameStatus, Half, League, Play
-
-if TYPE_CHECKING:
-    from gamedb.demo import DemoReport
+from gamedb_gen.models import Game, GameStatus, Half, Play
 
 __all__ = [
     "box_score",
     "count",
-    "demo_summary",
     "game_list",
     "game_state",
     "line_score",
@@ -250,45 +245,3 @@ def game_list(games: Sequence[Game]) -> str:
         )
     rows.append(count(len(games), "game"))
     return "\n".join(rows)
-
-
-def demo_summary(report: DemoReport) -> str:
-    """The demo's figures and verdict, one line each, then any differences found."""
-    metrics = report.persister
-    recovery = report.recovery_seconds
-    rows = [
-        (
-            "Played",
-            f"{count(len(report.records), 'game')} ({report.games_of(League.SBA):,} SBA, "
-            f"{report.games_of(League.PD):,} PD) from seed {report.seed}: "
-            f"{count(report.plays, 'play')}, {count(report.rolls, 'dice roll')}, "
-            f"{count(report.substitutions, 'substitution')}, {count(report.undos, 'undo')}",
-        ),
-        (
-            "Wrote",
-            f"{count(report.handoffs, 'write')} through the write-behind persister in "
-            f"{report.play_seconds:.2f} s: {report.writes_per_second:,.0f} writes/s, "
-            f"{count(metrics.transactions, 'transaction')} ({metrics.mean_group_size:.0f} "
-            f"writes each on average), {count(metrics.retries, 'retry')}",
-        ),
-        (
-            "Recovered",
-            f"{count(len(recovery), 'game')} with load_game_state(include_rolls=True): "
-            f"{report.recovery_median * 1000:.1f} ms per game (median), "
-            f"{max(recovery, default=0.0) * 1000:.1f} ms at most",
-        ),
-    ]
-    if report.verified:
-        verdict = (
-            "PASS — every recovered game equals the game played: state, plays, lineups, "
-            "roster, rolls and session"
-        )
-    else:
-        verdict = (
-            f"FAIL — {len(report.differences):,} of {count(len(report.records), 'game')} differ"
-        )
-    rows.append(("Verified", verdict))
-    text = "\n".join(f"{label:<10} {value}" for label, value in rows)
-    for game_id, found in report.differences.items():
-        text += "".join(f"\n  game {game_id}: {printable(problem)}" for problem in found)
-    return text
