@@ -131,6 +131,49 @@ async def test_a_recovered_game_holds_every_lineup_entry_its_plays_name(
     assert sorted(entries) == [row["id"] for row in stored_ids]
 
 
+async def test_recovered_rolls_are_the_models_the_roll_reader_validates(db: Database) -> None:
+    """Recovery builds the rolls from the stored JSON without validating them again: every
+    shape a roll may take comes back as the validated reader gives it."""
+    gid = uuid.uuid4()
+    await db.create_game(game_id=gid, league_id="sba", home_team_id=3, away_team_id=4)
+    await db.save_rolls_batch(
+        [
+            {"game_id": gid, "roll_id": "bare", "roll_type": "ab", "roll_data": {}},
+            {
+                "game_id": gid,
+                "roll_id": "full",
+                "roll_type": "ab",
+                "team_id": 3,
+                "player_id": 9,
+                "roll_data": {
+                    "dice": {"d20": 20, "d6": 1},
+                    "total": 21,
+                    "result": "single ☃",
+                    "nested": {"list": [1, 2.5, None, True, {"deep": "x"}]},
+                    "big": 2**63 - 1,
+                },
+                "context": {"count": "3-2", "on": [1, 3]},
+            },
+            {
+                "game_id": gid,
+                "roll_id": "listed",
+                "roll_type": "jump",
+                "roll_data": {"dice": {"d20": 1}},
+                "context": ["a", 1],
+            },
+        ]
+    )
+    snapshot = await db.load_game_state(gid, include_rolls=True)
+    assert snapshot is not None and snapshot.rolls is not None
+    validated = await db.get_rolls_for_game(gid)
+    assert snapshot.rolls == validated
+    assert [roll.roll_data.model_dump() for roll in snapshot.rolls] == [
+        roll.roll_data.model_dump() for roll in validated
+    ]
+    assert [roll.rolled_at for roll in snapshot.rolls] == [roll.rolled_at for roll in validated]
+    assert all(roll.rolled_at.utcoffset() is not None for roll in snapshot.rolls)
+
+
 async def test_an_unknown_game_recovers_as_none(db: Database) -> None:
     assert await db.load_game_state(uuid.uuid4()) is None
     assert await db.load_game_state(uuid.uuid4(), include_rolls=True) is None

@@ -194,12 +194,28 @@ def _render_row_helper(t: PyType) -> tuple[list[str], set[Import]]:
         if field.kind == "model":
             # JSON this model stored: trusted like the row around it.
             conversion = _convert(value, field, _trusted_json(field.element))
+        elif field.kind == "enum":
+            # A label the column holds: looked up, as calling the enum costs several times more.
+            conversion = _convert(value, field, _member_lookup(field))
         else:
             conversion = from_db(value, field) or ""
         if conversion:
             lines.append(f"{INDENT}{value} = {conversion}")
     lines.append(f"{INDENT}return trusted_model({t.element}, values)")
     return lines, imports
+
+
+def _members(t: PyType) -> str:
+    """The module constant mapping each label of the enum ``t`` to its member."""
+    return f"_{upper_snake(t.element)}_MEMBERS"
+
+
+def _member_lookup(t: PyType) -> Callable[[str], str]:
+    return lambda expression: f"{_members(t)}[{expression}]"
+
+
+def _render_members(t: PyType) -> list[str]:
+    return [f"{_members(t)}: Final = {{member.value: member for member in {t.element}}}"]
 
 
 def _columns_constant(t: PyType) -> str:
@@ -354,6 +370,15 @@ def _converted_fields(var: str, q: QueryPlan) -> str:
     )
 
 
+def _converted_values(var: str, q: QueryPlan) -> str:
+    """The row model's fields in order, read by position from ``var``: a NamedTuple built
+    from positional arguments, a many-row result's cheapest element."""
+    assert q.row_model is not None
+    return ", ".join(
+        from_db(f"{var}[{i}]", f.type) or f"{var}[{i}]" for i, f in enumerate(q.row_model.fields)
+    )
+
+
 def _build_result(var: str, q: QueryPlan) -> list[str]:
     if q.scalar is not None:
         converted = from_db(f"{var}[0]", q.scalar)
@@ -369,6 +394,8 @@ def _element(q: QueryPlan) -> str:
     """The per-row expression of a :many result (for ``r``)."""
     if q.scalar is not None:
         return from_db("r[0]", q.scalar) or "r[0]"
+    if q.row_model is not None and q.row_model.named_tuple:
+        return f"{q.model}({_converted_values('r', q)})"
     if q.row_model is not None and q.row_model.positional:
         return f"{q.model}({_converted_fields('r', q)})"
     return f"{q.model}.model_validate(dict(r))"
@@ -404,6 +431,15 @@ def render_query_module(plan: PackagePlan, module: ModulePlan) -> str:
             row_types.update((t.element, t) for t in _row_types(f.type))
         if q.scalar is not None:
             row_types.update((t.element, t) for t in _row_types(q.scalar))
+    enums = {
+        field.element: field
+        for row_type in row_types.values()
+        for _, _, field in row_type.fields
+        if field.kind == "enum"
+    }
+    for _, enum_type in sorted(enums.items()):
+        imports |= {*enum_type.imports, Import("typing", "Final")}
+        blocks.append(_render_members(enum_type))
     for _, row_type in sorted(row_types.items()):
         helper, used = _render_row_helper(row_type)
         imports |= used
@@ -462,12 +498,16 @@ _set_attribute = object.__setattr__
 _FIELDS_SET: dict[type[BaseModel], set[str]] = {}
 
 
-def trusted_model(model: type[M], values: dict[str, Any]) -> M:
-    """``model`` holding ``values`` (its fields, all of them) as they are.
+def trusted_model(
+    model: type[M], values: dict[str, Any], *, extra: dict[str, Any] | None = None
+) -> M:
+    """``model`` holding ``values`` (its fields, all of them) and, for a model that allows
+    them, the ``extra`` fields as they are.
 
-    Only for a row of the table ``model`` was generated from, decoded by asyncpg into the
-    column types already: validating it again field by field would only cost time (this is
-    what ``model.model_construct`` does, without its per-field bookkeeping).
+    Only for what gamedb's own schema stored: a row of the table ``model`` was generated
+    from, decoded by asyncpg into the column types already, or the JSON a model wrote.
+    Validating it again field by field would only cost time (this is what
+    ``model.model_construct`` does, without its per-field bookkeeping).
     """
     instance = model.__new__(model)
     _set_attribute(instance, "__dict__", values)
@@ -476,7 +516,7 @@ def trusted_model(model: type[M], values: dict[str, Any]) -> M:
     if fields_set is None:
         fields_set = _FIELDS_SET[model] = set(model.model_fields)
     _set_attribute(instance, "__pydantic_fields_set__", fields_set)
-    _set_attribute(instance, "__pydantic_extra__", None)
+    _set_attribute(instance, "__pydantic_extra__", extra)
     _set_attribute(instance, "__pydantic_private__", None)
     return instance
 
@@ -527,9 +567,9 @@ async def register_codecs(conn: asyncpg.Connection) -> None:
 INIT_SOURCE = '''\
 """Generated query functions and models. Do not edit: change the SQL and regenerate."""
 
-from ._executor import Executor, register_codecs, rows_affected
+from ._executor import Executor, register_codecs, rows_affected, trusted_model
 
-__all__ = ["Executor", "register_codecs", "rows_affected"]
+__all__ = ["Executor", "register_codecs", "rows_affected", "trusted_model"]
 '''
 
 

@@ -106,7 +106,7 @@ def test_generated_python_parses_and_has_no_suppressions(files: dict[str, str]) 
 
 def test_init_exports(files: dict[str, str]) -> None:
     init = files["fixture_gen/__init__.py"]
-    assert "from ._executor import Executor, register_codecs, rows_affected" in init
+    assert "from ._executor import Executor, register_codecs, rows_affected, trusted_model" in init
     executor = files["fixture_gen/_executor.py"]
     assert "class Executor(Protocol):" in executor
     assert "async def register_codecs(conn: asyncpg.Connection) -> None:" in executor

@@ -141,8 +141,9 @@ def test_whole_rows_become_the_tables_models(rows_package: tuple[str, dict[str, 
     rows = files[f"{package}/rows.py"]
     assert "    team: Team | None\n    samples: list[Sample]\n" in rows
     assert "def _team_from_row(row: asyncpg.Record) -> Team:" in rows
-    assert 'values["status"] = GameStatus(values["status"])' in rows
-    assert 'None if values["half"] is None else HalfInning(values["half"])' in rows
+    assert "_GAME_STATUS_MEMBERS: Final = {member.value: member for member in GameStatus}" in rows
+    assert 'values["status"] = _GAME_STATUS_MEMBERS[values["status"]]' in rows
+    assert 'None if values["half"] is None else _HALF_INNING_MEMBERS[values["half"]]' in rows
     assert 'Payload.model_construct(**values["payload"])' in rows
     assert "samples=[_sample_from_row(v) for v in row[1]]" in rows
     executor = files[f"{package}/_executor.py"]

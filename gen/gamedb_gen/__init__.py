@@ -5,6 +5,6 @@
 
 """Generated query functions and models. Do not edit: change the SQL and regenerate."""
 
-from ._executor import Executor, register_codecs, rows_affected
+from ._executor import Executor, register_codecs, rows_affected, trusted_model
 
-__all__ = ["Executor", "register_codecs", "rows_affected"]
+__all__ = ["Executor", "register_codecs", "rows_affected", "trusted_model"]

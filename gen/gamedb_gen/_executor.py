@@ -50,12 +50,16 @@ _set_attribute = object.__setattr__
 _FIELDS_SET: dict[type[BaseModel], set[str]] = {}
 
 
-def trusted_model(model: type[M], values: dict[str, Any]) -> M:
-    """``model`` holding ``values`` (its fields, all of them) as they are.
+def trusted_model(
+    model: type[M], values: dict[str, Any], *, extra: dict[str, Any] | None = None
+) -> M:
+    """``model`` holding ``values`` (its fields, all of them) and, for a model that allows
+    them, the ``extra`` fields as they are.
 
-    Only for a row of the table ``model`` was generated from, decoded by asyncpg into the
-    column types already: validating it again field by field would only cost time (this is
-    what ``model.model_construct`` does, without its per-field bookkeeping).
+    Only for what gamedb's own schema stored: a row of the table ``model`` was generated
+    from, decoded by asyncpg into the column types already, or the JSON a model wrote.
+    Validating it again field by field would only cost time (this is what
+    ``model.model_construct`` does, without its per-field bookkeeping).
     """
     instance = model.__new__(model)
     _set_attribute(instance, "__dict__", values)
@@ -64,7 +68,7 @@ def trusted_model(model: type[M], values: dict[str, Any]) -> M:
     if fields_set is None:
         fields_set = _FIELDS_SET[model] = set(model.model_fields)
     _set_attribute(instance, "__pydantic_fields_set__", fields_set)
-    _set_attribute(instance, "__pydantic_extra__", None)
+    _set_attribute(instance, "__pydantic_extra__", extra)
     _set_attribute(instance, "__pydantic_private__", None)
     return instance
 

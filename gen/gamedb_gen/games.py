@@ -25,6 +25,21 @@ from .models import (
     RosterLink,
 )
 
+_GAME_MODE_MEMBERS: Final = {member.value: member for member in GameMode}
+
+
+_GAME_STATUS_MEMBERS: Final = {member.value: member for member in GameStatus}
+
+
+_GAME_VISIBILITY_MEMBERS: Final = {member.value: member for member in GameVisibility}
+
+
+_HALF_MEMBERS: Final = {member.value: member for member in Half}
+
+
+_LEAGUE_MEMBERS: Final = {member.value: member for member in League}
+
+
 _GAMES_COLUMNS = (
     "id",
     "league_id",
@@ -52,11 +67,11 @@ def _game_from_row(row: asyncpg.Record) -> Game:
     else:
         # The table has a column this code does not know yet (a later migration).
         values = {column: row[column] for column in _GAMES_COLUMNS}
-    values["league_id"] = League(values["league_id"])
-    values["game_mode"] = GameMode(values["game_mode"])
-    values["visibility"] = GameVisibility(values["visibility"])
-    values["status"] = GameStatus(values["status"])
-    values["current_half"] = Half(values["current_half"])
+    values["league_id"] = _LEAGUE_MEMBERS[values["league_id"]]
+    values["game_mode"] = _GAME_MODE_MEMBERS[values["game_mode"]]
+    values["visibility"] = _GAME_VISIBILITY_MEMBERS[values["visibility"]]
+    values["status"] = _GAME_STATUS_MEMBERS[values["status"]]
+    values["current_half"] = _HALF_MEMBERS[values["current_half"]]
     return trusted_model(Game, values)
 
 
@@ -103,7 +118,7 @@ def _lineup_from_row(row: asyncpg.Record) -> Lineup:
     else:
         # The table has a column this code does not know yet (a later migration).
         values = {column: row[column] for column in _LINEUPS_COLUMNS}
-    values["league_id"] = League(values["league_id"])
+    values["league_id"] = _LEAGUE_MEMBERS[values["league_id"]]
     return trusted_model(Lineup, values)
 
 
@@ -154,7 +169,7 @@ def _play_from_row(row: asyncpg.Record) -> Play:
     else:
         # The table has a column this code does not know yet (a later migration).
         values = {column: row[column] for column in _PLAYS_COLUMNS}
-    values["half"] = Half(values["half"])
+    values["half"] = _HALF_MEMBERS[values["half"]]
     return trusted_model(Play, values)
 
 
@@ -176,7 +191,7 @@ def _roster_link_from_row(row: asyncpg.Record) -> RosterLink:
     else:
         # The table has a column this code does not know yet (a later migration).
         values = {column: row[column] for column in _ROSTER_LINKS_COLUMNS}
-    values["league_id"] = League(values["league_id"])
+    values["league_id"] = _LEAGUE_MEMBERS[values["league_id"]]
     return trusted_model(RosterLink, values)
 
 
@@ -497,14 +512,14 @@ async def load_game_state(
     rows = await conn.fetch(LOAD_GAME_STATE, game_id, include_rolls)
     return [
         LoadGameStateRow(
-            part=r[0],
-            position=r[1],
-            game=None if r[2] is None else _game_from_row(r[2]),
-            lineup=None if r[3] is None else _lineup_from_row(r[3]),
-            play=None if r[4] is None else _play_from_row(r[4]),
-            roster_link=None if r[5] is None else _roster_link_from_row(r[5]),
-            session=None if r[6] is None else _game_session_from_row(r[6]),
-            rolls=r[7],
+            r[0],
+            r[1],
+            None if r[2] is None else _game_from_row(r[2]),
+            None if r[3] is None else _lineup_from_row(r[3]),
+            None if r[4] is None else _play_from_row(r[4]),
+            None if r[5] is None else _roster_link_from_row(r[5]),
+            None if r[6] is None else _game_session_from_row(r[6]),
+            r[7],
         )
         for r in rows
     ]
