@@ -53,7 +53,6 @@ from gamedb.models import (
     TeamLine,
     validate_input,
 )
-from gamedb.payloads import RollData
 from gamedb.validation import (
     as_batting_order,
     as_enum,
@@ -89,6 +88,7 @@ from gamedb_gen.models import (
     Roll,
     RosterLink,
 )
+from gamedb_schema.payloads import RollData
 
 __all__ = ["Operations", "Substitution", "checked_rolls", "checked_substitution"]
 
