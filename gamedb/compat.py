@@ -29,7 +29,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 from gamedb.database import Database, Transaction
-from gamedb.errors import ConfigurationError, GameNotFound, InvalidInput
+from gamedb.errors import ConfigurationError, GameNotFound, InvalidInput, UnknownGame
 from gamedb.operations import Operations
 from gamedb.settings import Settings
 from gamedb.validation import as_game_id, as_int32, shown
@@ -43,11 +43,6 @@ T = TypeVar("T")
 # those carry over from the previous play).
 _OLD_PLAY_DEFAULTS: dict[str, Any] = {"outs_before": 0, "complete": False}
 _SCORES = ("away_score", "home_score")
-
-
-class UnknownGame(GameNotFound, ValueError):
-    """No game with this id exists: a :class:`GameNotFound` that the old layer's callers catch
-    as the ``ValueError`` it raised."""
 
 
 class DatabaseOperations:

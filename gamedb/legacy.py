@@ -24,7 +24,14 @@ import asyncpg
 from pydantic import BaseModel, ConfigDict, computed_field
 
 from gamedb.database import Database, Transaction
-from gamedb.errors import DRIVER_ERRORS, ConstraintViolation, GameDBError, InvalidInput, translate
+from gamedb.errors import (
+    ConstraintViolation,
+    GameDBError,
+    ImportInterrupted,
+    InvalidInput,
+    LegacySchemaError,
+    translating,
+)
 from gamedb.models import GameState, PlayData, RollRecord, validate_input
 from gamedb.settings import normalize_url, redact_url
 from gamedb.validation import as_enum, as_stored_json, shown
@@ -70,19 +77,6 @@ _GAME_ROWS = {
 }
 
 Outcome = Literal["imported", "present", "skipped"]
-
-
-class LegacySchemaError(GameDBError):
-    """The source lacks a table or a column gamedb cannot do without."""
-
-
-class ImportInterrupted(GameDBError):
-    """The run stopped part-way (the source or gamedb went away); :attr:`report` holds the
-    games it finished. Each of those is whole, the game in flight left nothing: run again."""
-
-    def __init__(self, message: str, report: ImportReport) -> None:
-        super().__init__(message)
-        self.report = report
 
 
 class GameOutcome(BaseModel):
@@ -206,7 +200,7 @@ async def import_legacy(
     called after each game. Raises :class:`ImportInterrupted` when the run cannot go on."""
     url = normalize_url(source_url)
     report = ImportReport(source=redact_url(url), dry_run=dry_run)
-    try:
+    with translating():
         source = await asyncpg.connect(
             url,
             server_settings={
@@ -214,25 +208,24 @@ async def import_legacy(
                 "application_name": "gamedb import-legacy",
             },
         )
-    except DRIVER_ERRORS as exc:
-        raise translate(exc) from exc
     try:
-        tables = await _source_tables(source)
-        wanted = list(dict.fromkeys(game_ids)) if game_ids is not None else None
-        rows = await (
-            source.fetch(_SOME_GAMES, wanted) if wanted is not None else source.fetch(_ALL_GAMES)
-        )
-        order = wanted if wanted is not None else [row["id"] for row in rows]
-        for done, gid in enumerate(order, start=1):
-            report.games.append(await _one_game(db, source, tables, gid, dry_run))
-            if on_progress is not None:
-                on_progress(done, len(order))
+        with translating(connection=source):
+            tables = await _source_tables(source)
+            wanted = list(dict.fromkeys(game_ids)) if game_ids is not None else None
+            rows = await (
+                source.fetch(_SOME_GAMES, wanted)
+                if wanted is not None
+                else source.fetch(_ALL_GAMES)
+            )
+            order = wanted if wanted is not None else [row["id"] for row in rows]
+            for done, gid in enumerate(order, start=1):
+                report.games.append(await _one_game(db, source, tables, gid, dry_run))
+                if on_progress is not None:
+                    on_progress(done, len(order))
     except LegacySchemaError:
         raise
     except GameDBError as exc:
         raise _interrupted(report, exc) from exc
-    except DRIVER_ERRORS as exc:
-        raise _interrupted(report, translate(exc)) from exc
     finally:
         source.terminate()  # read-only: nothing to finish, and the peer may be gone
     return report

@@ -34,21 +34,20 @@ import logging
 import time
 import uuid
 import warnings
-from collections.abc import Generator, Iterator, Mapping, Sequence
+from collections.abc import Generator, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Generic, Self, TypeAlias, TypeVar
 
-import asyncpg
 from pydantic import JsonValue
 
 from gamedb.database import Database, Transaction
 from gamedb.errors import (
-    DRIVER_ERRORS,
     GameDBError,
     InvalidInput,
+    PersisterClosed,
+    StatementTimeout,
+    StreamStopped,
     TransientError,
-    is_transient,
-    translate,
 )
 from gamedb.models import (
     PlayData,
@@ -58,7 +57,7 @@ from gamedb.models import (
     validate_input,
 )
 from gamedb.operations import Substitution, checked_rolls, checked_substitution
-from gamedb.retry import RetryPolicy
+from gamedb.retry import RetryPolicy, retrying
 from gamedb.validation import as_game_id, as_game_state, as_int32, as_stored_json, shown
 from gamedb_gen.models import GameStatus, Half, Lineup
 
@@ -90,28 +89,6 @@ class WriteKind(enum.StrEnum):
     SUBSTITUTION = "substitution"
     SESSION_SNAPSHOT = "session_snapshot"
     ROLLBACK = "rollback"
-
-
-class StreamStopped(GameDBError):
-    """An earlier write of the game failed permanently, so this one was not written (or was
-    refused at hand-off); ``cause`` is that earlier failure."""
-
-    def __init__(self, game_id: uuid.UUID, cause: GameDBError) -> None:
-        super().__init__(
-            f"game {game_id}: write stream stopped after earlier failure: {cause}",
-            game_id=game_id,
-        )
-        self.cause = cause
-
-
-class PersisterClosed(GameDBError):
-    """The persister is closed, or closed before this write could be committed."""
-
-    def __init__(
-        self, message: str, *, game_id: uuid.UUID | None = None, in_flight: bool = False
-    ) -> None:
-        super().__init__(message, game_id=game_id)
-        self.in_flight = in_flight
 
 
 class WriteHandle(Generic[T]):
@@ -830,53 +807,39 @@ class GamePersister:
     async def _commit(self, groups: list[_Group]) -> None:
         """Apply ``groups`` in one transaction, re-running all of it on transient failures;
         raises :class:`_Oversized` when more than one write ran into ``statement_timeout``."""
-        started = time.monotonic()
-        attempt = 0
         size = sum(len(group.writes) for group in groups)
         game_id = groups[0].stream.game_id if len(groups) == 1 else None
-        while True:
+
+        async def attempt() -> None:
             try:
                 async with self._db.transaction() as tx:
                     await _apply(tx, groups)
-                return
-            except Exception as exc:
-                if _timed_out(exc) and size > 1:
+            except StatementTimeout as exc:
+                if size > 1:
                     raise _Oversized from exc
-                if _retryable(exc):
-                    delay = self._retry.delay(attempt)
-                    elapsed = time.monotonic() - started
-                    if (
-                        attempt + 1 < self._retry.max_attempts
-                        and elapsed + delay < self._retry.deadline
-                    ):
-                        attempt += 1
-                        self._retries += 1
-                        log.debug(
-                            "gamedb persister retrying %d writes of %d games (attempt %d): %r",
-                            size,
-                            len(groups),
-                            attempt,
-                            exc,
-                        )
-                        await asyncio.sleep(delay)
-                        continue
-                    raise TransientError(
-                        f"{_whose(game_id)}gave up after {attempt + 1} attempts in "
-                        f"{elapsed:.1f} s: {exc}",
-                        game_id=game_id,
-                    ) from exc
-                if isinstance(exc, GameDBError):
-                    raise
-                if isinstance(exc, DRIVER_ERRORS):
-                    raise translate(exc, game_id=game_id) from exc
-                raise GameDBError(
-                    f"{_whose(game_id)}unexpected error writing {size} writes: {exc!r}",
-                    game_id=game_id,
-                ) from exc
+                raise
 
+        try:
+            await retrying(
+                attempt,
+                policy=self._retry,
+                what=f"persister group of {size} writes of {len(groups)} games",
+                game_id=game_id,
+                retryable=_retryable,
+                on_retry=self._count_retry,
+                log=log,
+            )
+        except (GameDBError, _Oversized):
+            raise
+        except Exception as exc:
+            raise GameDBError(
+                f"{'' if game_id is None else f'game {game_id}: '}unexpected error writing "
+                f"{size} writes: {exc!r}",
+                game_id=game_id,
+            ) from exc
 
-def _whose(game_id: uuid.UUID | None) -> str:
-    return "" if game_id is None else f"game {game_id}: "
+    def _count_retry(self) -> None:
+        self._retries += 1
 
 
 def _at_least_one(value: object, name: str) -> int:
@@ -885,25 +848,11 @@ def _at_least_one(value: object, name: str) -> int:
     return value
 
 
-def _causes(exc: BaseException) -> Iterator[BaseException]:
-    seen: BaseException | None = exc
-    while seen is not None:
-        yield seen
-        seen = seen.__cause__
-
-
-def _timed_out(exc: BaseException) -> bool:
-    return any(isinstance(cause, asyncpg.QueryCanceledError) for cause in _causes(exc))
-
-
-def _retryable(exc: BaseException) -> bool:
-    # Beyond is_transient: a lone write cancelled by statement_timeout (a long lock). Every
-    # write of the persister is keyed, so running the transaction again is always safe.
-    return any(
-        isinstance(cause, (TransientError, asyncpg.QueryCanceledError))
-        or (isinstance(cause, DRIVER_ERRORS) and is_transient(cause))
-        for cause in _causes(exc)
-    )
+def _retryable(error: GameDBError) -> bool:
+    # Beyond is_transient: a full pool, and a lone write cancelled by statement_timeout (a
+    # long lock); the writes are the persister's own, and every one is keyed, so running the
+    # transaction again is always safe.
+    return isinstance(error, TransientError)
 
 
 _CHECKS_PLAYS = frozenset({WriteKind.ROLLS, WriteKind.SUBSTITUTION})
