@@ -32,9 +32,9 @@ from gamedb.errors import (
     LegacySchemaError,
     translating,
 )
-from gamedb.models import GameState, PlayData, RollRecord, validate_input
+from gamedb.models import CONNECTED_USERS, STATE_SNAPSHOT, GameState, PlayData, RollRecord
 from gamedb.settings import normalize_url, redact_url
-from gamedb.validation import as_enum, as_stored_json, shown
+from gamedb.validation import Argument, shown, validate_input
 from gamedb_gen import legacy
 from gamedb_gen.models import GameMode, GameStatus, GameVisibility, League
 
@@ -77,6 +77,11 @@ _GAME_ROWS = {
 }
 
 Outcome = Literal["imported", "present", "skipped"]
+
+_LEAGUE: Argument[League] = Argument("league_id", League)
+_STATUS: Argument[GameStatus] = Argument("status", GameStatus)
+_GAME_MODE: Argument[GameMode] = Argument("game_mode", GameMode)
+_VISIBILITY: Argument[GameVisibility] = Argument("visibility", GameVisibility)
 
 
 class GameOutcome(BaseModel):
@@ -318,11 +323,11 @@ class _Row:
 def _checked(game: _Row, rows: Mapping[str, list[_Row]]) -> _Game:
     """The game as gamedb will store it, or :class:`_Dirty` naming the first rule it breaks."""
     gid: uuid.UUID = game.required("id")
-    league = as_enum(League, game.required("league_id"), "league_id", gid)
+    league = _LEAGUE(game.required("league_id"), gid)
     teams = (game.required("home_team_id"), game.required("away_team_id"))
     if teams[0] == teams[1]:
         raise _Dirty(f"home and away are the same team ({shown(teams[0])})")
-    status = as_enum(GameStatus, game.optional("status", "pending"), "status", gid)
+    status = _STATUS(game.optional("status", "pending"), gid)
     completed_at = game.moment("completed_at")
     if (status is GameStatus.COMPLETED) != (completed_at is not None):
         raise _Dirty(
@@ -354,12 +359,8 @@ def _checked(game: _Row, rows: Mapping[str, list[_Row]]) -> _Game:
             "league_id": league,
             "home_team_id": teams[0],
             "away_team_id": teams[1],
-            "game_mode": as_enum(
-                GameMode, game.optional("game_mode", "friendly"), "game_mode", gid
-            ),
-            "visibility": as_enum(
-                GameVisibility, game.optional("visibility", "public"), "visibility", gid
-            ),
+            "game_mode": _GAME_MODE(game.optional("game_mode", "friendly"), gid),
+            "visibility": _VISIBILITY(game.optional("visibility", "public"), gid),
             "status": status,
             "current_inning": state.inning,
             "current_half": state.half,
@@ -514,8 +515,8 @@ def _checked_session(gid: uuid.UUID, rows: list[_Row]) -> dict[str, Any] | None:
         return None
     row = rows[0]
     return {
-        "connected_users": as_stored_json(row.json("connected_users", {}), "connected_users", gid),
-        "state_snapshot": as_stored_json(row.json("state_snapshot"), "state_snapshot", gid),
+        "connected_users": CONNECTED_USERS(row.json("connected_users", {}), gid),
+        "state_snapshot": STATE_SNAPSHOT(row.json("state_snapshot"), gid),
         "last_action_at": row.moment("last_action_at"),
     }
 
