@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import difflib
+import functools
 import logging
 import time
 import uuid
@@ -223,34 +224,35 @@ class Database(Operations):
 
     @contextlib.asynccontextmanager
     async def _connection(self) -> AsyncIterator[PoolConnectionProxy]:
-        """A pooled connection, waited for at most ``DB_POOL_TIMEOUT``. A connection whose
-        call got no reply in time is dropped at once: releasing it would wait for asyncpg's
-        cancel request, which a dead network never answers."""
-        self._check_open()
-        waited = self._settings.db_pool_timeout
+        """A pooled connection (:meth:`_acquire`) for the block, released after it."""
         with translating():
-            try:
-                async with asyncio.timeout(waited) as limit:
-                    conn = await self._pool.acquire()
-            except TimeoutError as exc:
-                if not limit.expired():  # a new connection's own timeout: retried like one
-                    raise ConnectionFailed(
-                        f"connecting to {self.url} timed out after "
-                        f"{self._settings.db_connect_timeout:g} s (DB_CONNECT_TIMEOUT)"
-                    ) from exc
-                raise PoolTimeout(
-                    f"no connection of the pool ({self.max_connections} connections to "
-                    f"{self.url}) came free within {waited:g} s (DB_POOL_TIMEOUT)"
-                ) from exc
+            conn = await self._acquire()
         try:
             yield conn
         except BaseException as exc:
-            if _unanswered(exc):
-                with contextlib.suppress(asyncpg.InterfaceError):
-                    conn.terminate()
+            _drop_if_unanswered(conn, exc)
             raise
         finally:
             await self._pool.release(conn)
+
+    async def _acquire(self) -> PoolConnectionProxy:
+        """A pooled connection, waited for at most ``DB_POOL_TIMEOUT``; the driver's errors
+        are left to the caller's :func:`translating`."""
+        self._check_open()
+        waited = self._settings.db_pool_timeout
+        try:
+            async with asyncio.timeout(waited) as limit:
+                return await self._pool.acquire()
+        except TimeoutError as exc:
+            if not limit.expired():  # a new connection's own timeout: retried like one
+                raise ConnectionFailed(
+                    f"connecting to {self.url} timed out after "
+                    f"{self._settings.db_connect_timeout:g} s (DB_CONNECT_TIMEOUT)"
+                ) from exc
+            raise PoolTimeout(
+                f"no connection of the pool ({self.max_connections} connections to "
+                f"{self.url}) came free within {waited:g} s (DB_POOL_TIMEOUT)"
+            ) from exc
 
     async def __aenter__(self) -> Self:
         return self
@@ -354,7 +356,7 @@ class Database(Operations):
         retried on transient failures."""
         self._check_open()
         return await retrying(
-            lambda: self._attempt(game_id, operation, atomic),
+            functools.partial(self._attempt, game_id, operation, atomic),
             policy=self._retry,
             what=_name(operation),
             game_id=game_id,
@@ -363,7 +365,10 @@ class Database(Operations):
     async def _attempt(
         self, game_id: uuid.UUID | None, operation: Callable[[Executor], Awaitable[T]], atomic: bool
     ) -> T:
-        async with self._connection() as conn:
+        # What _connection() does, unrolled: every operation runs this, and retrying()'s
+        # translating covers the acquire.
+        conn = await self._acquire()
+        try:
             with translating(game_id=game_id, connection=conn):
                 if not atomic:
                     return await operation(conn)
@@ -376,6 +381,11 @@ class Database(Operations):
                     raise
                 await tx.commit()
                 return result
+        except BaseException as exc:
+            _drop_if_unanswered(conn, exc)
+            raise
+        finally:
+            await self._pool.release(conn)
 
 
 async def _abandon(
@@ -408,6 +418,14 @@ async def _roll_back(
             conn.terminate()
         else:
             await tx.rollback()
+
+
+def _drop_if_unanswered(conn: PoolConnectionProxy, failure: BaseException) -> None:
+    """Drop a connection whose call got no reply in time: releasing it would wait for
+    asyncpg's cancel request, which a dead network never answers."""
+    if _unanswered(failure):
+        with contextlib.suppress(asyncpg.InterfaceError):
+            conn.terminate()
 
 
 def _unanswered(failure: BaseException) -> bool:
