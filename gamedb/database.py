@@ -1,4 +1,4 @@
-"""The connection pool, transactions and the retry loop every operation runs in.
+"""The connection pool, and the transactions every operation runs in.
 
     async with await Database.connect() as db:          # DATABASE_URL
         game = await db.create_game(game_id=gid, league_id="sba", home_team_id=1, away_team_id=2)
@@ -6,8 +6,9 @@
             await tx.add_sba_lineup_player(game_id=gid, team_id=1, player_id=101, position="P")
             await tx.save_play(play)
 
-Each operation called on :class:`Database` is one transaction of its own and is retried on
-transient failures (see :mod:`gamedb.retry`); operations called on the :class:`Transaction`
+Each operation called on :class:`Database` is one transaction of its own, retried on
+transient failures by :func:`gamedb.retry.retrying`, its driver errors translated by
+:func:`gamedb.errors.translating`; operations called on the :class:`Transaction`
 of ``db.transaction()`` share its connection and commit together when the block exits
 normally, or roll back together when it raises. A block cannot be re-run for you: use
 :meth:`Database.run_in_transaction` for a retried multi-operation transaction. Wraps
