@@ -3,7 +3,7 @@
 Every error is a :class:`GameDBError` and carries the game it concerns (``game_id``) when there
 is one, so a log line or a handler never has to guess. The root and the families a caller
 catches whole end in ``Error`` (:class:`ConfigurationError`, :class:`TransientError`,
-:class:`UsageError`, :class:`LegacySchemaError`, each also raised for
+:class:`UsageError`, :class:`MigrationError`, :class:`LegacySchemaError`, each also raised for
 the cases of its family no subclass names); every other class names what happened
 (:class:`GameNotFound`, :class:`ConnectionFailed`, :class:`StreamStopped`, ...)::
 
@@ -44,6 +44,7 @@ __all__ = [
     "ImportInterrupted",
     "InvalidInput",
     "LegacySchemaError",
+    "MigrationError",
     "PersisterClosed",
     "PlayNotFound",
     "PoolTimeout",
@@ -213,6 +214,12 @@ class PersisterClosed(GameDBError):
 
 
 # ---- schema and import tooling ---------------------------------------------------------------
+
+
+class MigrationError(GameDBError):
+    """Migrating failed: dbmate's or pg_dump's complaint (without the password), another
+    migrator holding the lock too long, or a database that is not migrated. When dbmate
+    reported a server error, ``__cause__`` is asyncpg's exception of its SQLSTATE."""
 
 
 class LegacySchemaError(GameDBError):

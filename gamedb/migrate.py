@@ -28,15 +28,14 @@ import os
 import re
 import shutil
 import sys
-import time
 import urllib.parse
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import asyncpg
 
-from gamedb.errors import ConfigurationError, GameDBError, translate
-from gamedb.retry import RetryPolicy
+from gamedb.errors import ConfigurationError, GameDBError, MigrationError, is_transient, translate
+from gamedb.retry import RetryPolicy, retrying
 from gamedb.settings import normalize_url, redact_url, with_database
 
 __all__ = [
@@ -64,10 +63,6 @@ DEFAULT_WAIT_TIMEOUT = 300.0
 
 Output = Callable[[str], None]
 """Receives each line of dbmate's output (and gamedb's own notes) as it is written."""
-
-
-class MigrationError(GameDBError):
-    """dbmate failed; the message carries its output (without the password)."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -300,8 +295,12 @@ async def create_app_role(url: str, role: str = APP_ROLE) -> None:
 # A migration altering tables the application writes can lose a deadlock to a writer (its
 # ALTER holds one table while waiting for another the writer holds), or time out waiting for
 # a lock behind a long reader. dbmate rolled that migration back, and applying again starts
-# from it, so `up` is retried like a transaction.
-_RETRIED_SQLSTATES = ("(40P01)", "(40001)", "(55P03)")
+# from it, so `up` is retried like a transaction, by the rule every transaction is retried by.
+# dbmate runs in a process of its own and says why it failed only in its output. Of that
+# output gamedb reads one field, the SQLSTATE dbmate's PostgreSQL driver appends to the
+# server's message ("pq: deadlock detected (40P01)"), and takes asyncpg's exception of that
+# SQLSTATE for the failure's cause: no message is matched, and no code is listed here.
+_SERVER_ERROR = re.compile(r"pq: (?P<message>.*?) \((?P<sqlstate>[0-9A-Z]{5})\)(?=;|$)")
 
 
 async def _apply(
@@ -312,19 +311,28 @@ async def _apply(
     deadline: float,
     on_output: Output | None,
 ) -> str:
-    policy = RetryPolicy(base=0.1, cap=1.0)
-    started = time.monotonic()
-    attempt = 0
-    while True:
+    async def up() -> str:
         try:
             return await _run_dbmate(url, *args, lock_timeout=lock_timeout, on_output=on_output)
         except MigrationError as exc:
-            retried = any(sqlstate in str(exc) for sqlstate in _RETRIED_SQLSTATES)
-            if not retried or time.monotonic() - started > deadline:
+            reported = list(_SERVER_ERROR.finditer(str(exc)))
+            if not reported:
                 raise
-            log.debug("migrating %s again: %s", redact_url(url), exc)
-        await asyncio.sleep(policy.delay(attempt))
-        attempt += 1
+            last = reported[-1]
+            raise exc from asyncpg.PostgresError.new({"C": last["sqlstate"], "M": last["message"]})
+
+    return await retrying(
+        up,
+        # The deadline alone bounds it: a migration may give way many times to a long reader.
+        policy=RetryPolicy(base=0.1, cap=1.0, deadline=deadline, max_attempts=sys.maxsize),
+        what=f"dbmate up on {redact_url(url)}",
+        retryable=_gave_way,
+    )
+
+
+def _gave_way(failure: GameDBError) -> bool:
+    """Whether dbmate's migration failed as a transaction that is run again fails."""
+    return failure.__cause__ is not None and is_transient(failure.__cause__)
 
 
 async def migration_status(url: str) -> MigrationStatus:
