@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncpg
 
-from gamedb.errors import ConfigurationError, translate
+from gamedb.errors import ConfigurationError, translating
 from gamedb_schema.urls import redact_url
 
 __all__ = ["distribute"]
@@ -27,19 +27,16 @@ async def distribute(url: str) -> tuple[str, ...]:
     """
     from gamedb_gen import citus
 
-    try:
+    with translating():
         conn = await asyncpg.connect(url, timeout=10)
-    except (OSError, asyncpg.PostgresError) as exc:
-        raise translate(exc) from exc
     try:
-        if await citus.citus_version(conn) is None:
-            raise ConfigurationError(
-                f"{redact_url(url)} is not a Citus coordinator: the citus extension is not "
-                "installed in that database (see the README's Scaling out section)"
-            )
-        async with conn.transaction():
-            return tuple(await citus.distribute(conn))
-    except asyncpg.PostgresError as exc:
-        raise translate(exc) from exc
+        with translating(connection=conn):
+            if await citus.citus_version(conn) is None:
+                raise ConfigurationError(
+                    f"{redact_url(url)} is not a Citus coordinator: the citus extension is not "
+                    "installed in that database (see the README's Scaling out section)"
+                )
+            async with conn.transaction():
+                return tuple(await citus.distribute(conn))
     finally:
         await conn.close()

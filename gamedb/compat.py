@@ -29,10 +29,10 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 from gamedb.database import Database, Transaction
-from gamedb.errors import ConfigurationError, GameNotFound, InvalidInput
+from gamedb.errors import ConfigurationError, GameNotFound, UnknownGame
+from gamedb.models import GAME_ID, PLAY_NUMBER, ROSTER_ID
 from gamedb.operations import Operations
 from gamedb.settings import Settings
-from gamedb.validation import as_game_id, as_int32, shown
 from gamedb_gen import legacy
 
 __all__ = ["DatabaseOperations", "UnknownGame"]
@@ -43,11 +43,6 @@ T = TypeVar("T")
 # those carry over from the previous play).
 _OLD_PLAY_DEFAULTS: dict[str, Any] = {"outs_before": 0, "complete": False}
 _SCORES = ("away_score", "home_score")
-
-
-class UnknownGame(GameNotFound, ValueError):
-    """No game with this id exists: a :class:`GameNotFound` that the old layer's callers catch
-    as the ``ValueError`` it raised."""
 
 
 class DatabaseOperations:
@@ -100,8 +95,8 @@ class DatabaseOperations:
         play = {**_OLD_PLAY_DEFAULTS, **play_data}
         if all(score in play for score in _SCORES):
             return await _old_errors(db.save_play(play))
-        gid = as_game_id(play.get("game_id"))
-        number = as_int32(play.get("play_number"), "play_number", gid, minimum=1)
+        gid = GAME_ID(play.get("game_id"))
+        number = PLAY_NUMBER(play.get("play_number"), gid)
 
         async def work(tx: Transaction) -> int:
             previous = await legacy.get_play_score(
@@ -128,8 +123,7 @@ class DatabaseOperations:
 
     async def remove_roster_entry(self, roster_id: int) -> bool:
         """Remove one roster link by its id; ``False`` when it was not there."""
-        if isinstance(roster_id, bool) or not isinstance(roster_id, int) or roster_id >= 2**63:
-            raise InvalidInput(f"roster_id must be an integer, got {shown(roster_id)}")
+        ROSTER_ID(roster_id)
         db = await self.database()
 
         async def work(tx: Transaction) -> bool:

@@ -1,4 +1,4 @@
-"""The connection pool, transactions and the retry loop every operation runs in.
+"""The connection pool, and the transactions every operation runs in.
 
     async with await Database.connect() as db:          # DATABASE_URL
         game = await db.create_game(game_id=gid, league_id="sba", home_team_id=1, away_team_id=2)
@@ -6,13 +6,14 @@
             await tx.add_sba_lineup_player(game_id=gid, team_id=1, player_id=101, position="P")
             await tx.save_play(play)
 
-Each operation called on :class:`Database` is retried on transient failures (see
-:mod:`gamedb.retry`): one of several writes that stand or fall together runs in a transaction
-of its own, any other runs its statements on a pooled connection, each atomic by itself (a
-read that explains a refused write comes after it); operations called on the :class:`Transaction`
-of ``db.transaction()`` share its connection and commit together when the block exits
-normally, or roll back together when it raises. A block cannot be re-run for you: use
-:meth:`Database.run_in_transaction` for a retried multi-operation transaction. Wraps
+Each operation called on :class:`Database` is retried on transient failures by
+:func:`gamedb.retry.retrying`, its driver errors translated by
+:func:`gamedb.errors.translating`: one of several writes that stand or fall together runs in
+a transaction of its own, any other runs its statements on a pooled connection, each atomic
+by itself (a read that explains a refused write comes after it). Operations called on the
+:class:`Transaction` of ``db.transaction()`` share its connection and commit together when
+the block exits normally, or roll back together when it raises. A block cannot be re-run for
+you: use :meth:`Database.run_in_transaction` for a retried multi-operation transaction. Wraps
 :func:`asyncpg.create_pool` and :meth:`asyncpg.Connection.transaction`.
 """
 
@@ -20,6 +21,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import difflib
+import functools
 import logging
 import time
 import uuid
@@ -39,11 +42,10 @@ from gamedb.errors import (
     PoolTimeout,
     TransientError,
     UsageError,
-    is_transient,
-    translate,
+    translating,
 )
 from gamedb.operations import Operations
-from gamedb.retry import RetryPolicy
+from gamedb.retry import RetryPolicy, retrying
 from gamedb.settings import Settings
 from gamedb_gen import Executor, admin, register_codecs
 from gamedb_schema.urls import redact_url
@@ -71,7 +73,7 @@ class Transaction(Operations):
 
     __slots__ = ("_busy", "_conn", "_ended", "_rerun")
 
-    def __init__(self, conn: Executor, *, rerun: bool = False) -> None:
+    def __init__(self, conn: PoolConnectionProxy, *, rerun: bool = False) -> None:
         self._conn = conn
         self._rerun = rerun
         self._busy = False
@@ -109,19 +111,17 @@ class Transaction(Operations):
         started = time.perf_counter()
         self._busy = True
         try:
-            result = await operation(self._conn)
-        except GameDBError:
+            with translating(game_id=game_id, connection=self._conn):
+                result = await operation(self._conn)
+        except GameDBError as error:
+            log.debug("%s failed in a transaction (game %s): %s", _name(operation), game_id, error)
             raise
-        except DRIVER_ERRORS as exc:
-            error = translate(exc, game_id=game_id)
-            log.debug("gamedb operation failed in transaction (game %s): %s", game_id, error)
-            raise error from exc
         finally:
             self._busy = False
         if log.isEnabledFor(logging.DEBUG):
             log.debug(
                 "%s game=%s %.3f ms",
-                operation.__qualname__,
+                _name(operation),
                 game_id,
                 (time.perf_counter() - started) * 1000,
             )
@@ -159,8 +159,9 @@ class Database(Operations):
         :class:`ConfigurationError`, unless ``GAMEDB_EMBEDDED=1`` (or ``gamedb_embedded=True``)
         chooses the embedded server, whose database gamedb migrates (``migrate`` forces
         migrating, or not, either way). ``overrides`` are :class:`Settings` fields, e.g.
-        ``db_pool_size=4``.
+        ``db_pool_size=4``; any other name raises :class:`ConfigurationError`.
         """
+        _check_setting_names(overrides)
         if settings is None:
             settings = Settings.load(**({"database_url": url} if url else {}), **overrides)
         elif url or overrides:
@@ -185,36 +186,15 @@ class Database(Operations):
 
             await run_migrations(dsn)
         try:
-            pool = await asyncpg.create_pool(
-                dsn,
-                min_size=min(settings.db_pool_size, settings.max_connections),
-                max_size=settings.max_connections,
-                command_timeout=settings.db_command_timeout,
-                timeout=settings.db_connect_timeout,
-                init=register_codecs,
-                reset=_release_as_is,
-                server_settings={
-                    "application_name": "gamedb",
-                    # Timestamps inside JSON documents (recovery) are printed in the session's
-                    # time zone; a historic zone's offset in seconds would not parse back.
-                    "TimeZone": "UTC",
-                    "statement_timeout": _milliseconds(settings.db_statement_timeout),
-                    "idle_in_transaction_session_timeout": _milliseconds(
-                        max(settings.db_command_timeout, 60.0)
-                    ),
-                },
-            )
-        except TimeoutError:
-            raise ConnectionFailed(
-                f"connecting to {redact_url(dsn)} timed out after "
-                f"{settings.db_connect_timeout:g} s (DB_CONNECT_TIMEOUT)"
-            ) from None
-        except DRIVER_ERRORS as exc:
-            raise translate(exc) from None
-        except ValueError as exc:  # asyncpg's own DSN parsing
+            with translating():
+                pool = await _create_pool(dsn, settings)
+        except ValueError as exc:
+            if isinstance(exc, GameDBError):
+                raise
+            # asyncpg's own parsing of the URL
             raise ConfigurationError(
                 f"DATABASE_URL {redact_url(dsn)!r} is not usable: {exc}"
-            ) from None
+            ) from exc
         return cls(pool, url=dsn, settings=settings, retry=retry or RetryPolicy())
 
     @property
@@ -248,14 +228,25 @@ class Database(Operations):
 
     @contextlib.asynccontextmanager
     async def _connection(self) -> AsyncIterator[PoolConnectionProxy]:
-        """A pooled connection, waited for at most ``DB_POOL_TIMEOUT``. A connection whose
-        call timed out is dropped at once: releasing it would wait for asyncpg's cancel
-        request, which a dead network never answers."""
+        """A pooled connection (:meth:`_acquire`) for the block, released after it."""
+        with translating():
+            conn = await self._acquire()
+        try:
+            yield conn
+        except BaseException as exc:
+            _drop_if_unanswered(conn, exc)
+            raise
+        finally:
+            await self._pool.release(conn)
+
+    async def _acquire(self) -> PoolConnectionProxy:
+        """A pooled connection, waited for at most ``DB_POOL_TIMEOUT``; the driver's errors
+        are left to the caller's :func:`translating`."""
         self._check_open()
         waited = self._settings.db_pool_timeout
         try:
             async with asyncio.timeout(waited) as limit:
-                conn = await self._pool.acquire()
+                return await self._pool.acquire()
         except TimeoutError as exc:
             if not limit.expired():  # a new connection's own timeout: retried like one
                 raise ConnectionFailed(
@@ -263,19 +254,9 @@ class Database(Operations):
                     f"{self._settings.db_connect_timeout:g} s (DB_CONNECT_TIMEOUT)"
                 ) from exc
             raise PoolTimeout(
-                f"no connection of the pool ({self.max_connections} connections to {self.url}) "
-                f"came free within {waited:g} s (DB_POOL_TIMEOUT)"
-            ) from None
-        except DRIVER_ERRORS as exc:
-            raise translate(exc) from exc
-        try:
-            yield conn
-        except TimeoutError:
-            with contextlib.suppress(asyncpg.InterfaceError):
-                conn.terminate()
-            raise
-        finally:
-            await self._pool.release(conn)
+                f"no connection of the pool ({self.max_connections} connections to "
+                f"{self.url}) came free within {waited:g} s (DB_POOL_TIMEOUT)"
+            ) from exc
 
     async def __aenter__(self) -> Self:
         return self
@@ -300,11 +281,9 @@ class Database(Operations):
         normally, rolls back when it raises."""
         level = _checked_isolation(isolation)
         async with self._connection() as conn:
-            tx = conn.transaction(isolation=level, readonly=readonly)
-            try:
+            with translating(connection=conn):
+                tx = conn.transaction(isolation=level, readonly=readonly)
                 await tx.start()
-            except DRIVER_ERRORS as exc:
-                raise translate(exc) from exc
             block = Transaction(conn)
             try:
                 yield block
@@ -312,10 +291,8 @@ class Database(Operations):
                 await _abandon(block, tx, conn, exc)
                 raise
             block._end()
-            try:
+            with translating(connection=conn):
                 await tx.commit()
-            except DRIVER_ERRORS as exc:
-                raise translate(exc) from exc
 
     async def run_in_transaction(
         self,
@@ -328,40 +305,49 @@ class Database(Operations):
         a COMMIT's reply is lost, the server is asked whether that transaction committed: if
         it did, its result is returned and ``work`` does not run again."""
         level = _checked_isolation(isolation)
+        self._check_open()
         runs = 0
         in_doubt: _CommitInDoubt[T] | None = None
 
-        async def attempt(conn: PoolConnectionProxy) -> T:
+        async def attempt() -> T:
             nonlocal runs, in_doubt
-            if in_doubt is not None:
-                status = await admin.transaction_status(conn, transaction_id=in_doubt.xid)
-                if status == "committed":
-                    return in_doubt.result
-                if status == "in progress":
-                    # The server has not yet seen the end of the previous attempt's session.
-                    raise ConnectionResetError("the previous attempt's COMMIT is in progress")
-                in_doubt = None
-            runs += 1
-            tx = conn.transaction(isolation=level)
-            await tx.start()
-            block = Transaction(conn, rerun=runs > 1)
-            try:
-                xid = await admin.current_transaction_id(conn)
-                result = await work(block)
-            except BaseException as exc:
-                await _abandon(block, tx, conn, exc)
-                raise
-            block._end()
-            try:
-                await tx.commit()
-            except DRIVER_ERRORS:
-                # Whether it committed is for the server to say: the next attempt asks.
-                if xid is not None:
-                    in_doubt = _CommitInDoubt(xid, result)
-                raise
-            return result
+            async with self._connection() as conn:
+                with translating(game_id=game_id, connection=conn):
+                    if in_doubt is not None:
+                        status = await admin.transaction_status(conn, transaction_id=in_doubt.xid)
+                        if status == "committed":
+                            return in_doubt.result
+                        if status == "in progress":
+                            # The server has not yet seen the end of the previous attempt's
+                            # session.
+                            raise TransientError(
+                                "the previous attempt's COMMIT is still in progress",
+                                game_id=game_id,
+                            )
+                        in_doubt = None
+                    runs += 1
+                    tx = conn.transaction(isolation=level)
+                    await tx.start()
+                    block = Transaction(conn, rerun=runs > 1)
+                    try:
+                        xid = await admin.current_transaction_id(conn)
+                        result = await work(block)
+                    except BaseException as exc:
+                        await _abandon(block, tx, conn, exc)
+                        raise
+                    block._end()
+                    try:
+                        await tx.commit()
+                    except DRIVER_ERRORS:
+                        # Whether it committed is for the server to say: the next attempt asks.
+                        if xid is not None:
+                            in_doubt = _CommitInDoubt(xid, result)
+                        raise
+                    return result
 
-        return await self._retried(game_id, attempt)
+        return await retrying(
+            attempt, policy=self._retry, what=f"run_in_transaction({_name(work)})", game_id=game_id
+        )
 
     async def _run(
         self,
@@ -370,81 +356,40 @@ class Database(Operations):
         *,
         atomic: bool = False,
     ) -> T:
-        return await self._retried(game_id, operation, atomic=atomic)
-
-    async def _retried(
-        self,
-        game_id: uuid.UUID | None,
-        operation: Callable[[PoolConnectionProxy], Awaitable[T]],
-        *,
-        atomic: bool = False,
-    ) -> T:
         """Run ``operation`` on a pooled connection (in a transaction when ``atomic``),
         retried on transient failures."""
         self._check_open()
-        started = time.perf_counter()
-        attempt = 0
-        while True:
-            try:
-                async with self._connection() as conn:
-                    if atomic:
-                        tx = conn.transaction()
-                        await tx.start()
-                        try:
-                            result = await operation(conn)
-                        except BaseException as exc:
-                            await _roll_back(tx, conn, exc)
-                            raise
-                        await tx.commit()
-                    else:
-                        result = await operation(conn)
-                break
-            except GameDBError as exc:
-                # An operation inside run_in_transaction's work translated the failure
-                # already; a transient one still means re-running the whole transaction.
-                cause = exc.__cause__
-                if not (isinstance(exc, TransientError) and cause and is_transient(cause)):
+        return await retrying(
+            functools.partial(self._attempt, game_id, operation, atomic),
+            policy=self._retry,
+            what=_name(operation),
+            game_id=game_id,
+        )
+
+    async def _attempt(
+        self, game_id: uuid.UUID | None, operation: Callable[[Executor], Awaitable[T]], atomic: bool
+    ) -> T:
+        # What _connection() does, unrolled: every operation runs this, and retrying()'s
+        # translating covers the acquire.
+        conn = await self._acquire()
+        try:
+            with translating(game_id=game_id, connection=conn):
+                if not atomic:
+                    return await operation(conn)
+                tx = conn.transaction()
+                await tx.start()
+                try:
+                    result = await operation(conn)
+                except BaseException as exc:
+                    await _roll_back(tx, conn, exc)
                     raise
-                failure: BaseException = cause
-            except DRIVER_ERRORS as exc:
-                failure = exc
-            elapsed = time.perf_counter() - started
-            if (
-                is_transient(failure)
-                and attempt + 1 < self._retry.max_attempts
-                and elapsed < self._retry.deadline
-            ):
-                delay = self._retry.delay(attempt)
-                attempt += 1
-                log.debug(
-                    "retrying %s (game %s, attempt %d) after %s: %s",
-                    operation.__qualname__,
-                    game_id,
-                    attempt,
-                    type(failure).__name__,
-                    failure,
-                )
-                await asyncio.sleep(delay)
-                continue
-            error = translate(failure, game_id=game_id)
-            # The caller gets the error; only retries that ran out are worth a warning.
-            log.log(
-                logging.WARNING if attempt and is_transient(failure) else logging.DEBUG,
-                "gamedb operation failed after %d attempts (game %s): %s",
-                attempt + 1,
-                game_id,
-                error,
-            )
-            raise error from failure
-        if log.isEnabledFor(logging.DEBUG):
-            log.debug(
-                "%s game=%s %.3f ms attempts=%d",
-                operation.__qualname__,
-                game_id,
-                (time.perf_counter() - started) * 1000,
-                attempt + 1,
-            )
-        return result
+                await tx.commit()
+                return result
+        except BaseException as exc:
+            _drop_if_unanswered(conn, exc)
+            raise
+        finally:
+            await self._pool.release(conn)
 
 
 async def _abandon(
@@ -479,11 +424,68 @@ async def _roll_back(
             await tx.rollback()
 
 
+def _drop_if_unanswered(conn: PoolConnectionProxy, failure: BaseException) -> None:
+    """Drop a connection whose call got no reply in time: releasing it would wait for
+    asyncpg's cancel request, which a dead network never answers."""
+    if _unanswered(failure):
+        with contextlib.suppress(asyncpg.InterfaceError):
+            conn.terminate()
+
+
 def _unanswered(failure: BaseException) -> bool:
     """Whether ``failure`` (or the driver error gamedb raised it from) is a call that got no
     reply in time, rather than the server's own statement timeout."""
     cause = failure.__cause__ if isinstance(failure, GameDBError) else failure
     return isinstance(cause, TimeoutError) and not isinstance(cause, GameDBError)
+
+
+async def _create_pool(dsn: str, settings: Settings) -> asyncpg.Pool:
+    try:
+        return await asyncpg.create_pool(
+            dsn,
+            min_size=min(settings.db_pool_size, settings.max_connections),
+            max_size=settings.max_connections,
+            command_timeout=settings.db_command_timeout,
+            timeout=settings.db_connect_timeout,
+            init=register_codecs,
+            reset=_release_as_is,
+            server_settings={
+                "application_name": "gamedb",
+                # Timestamps inside JSON documents (recovery) are printed in the session's
+                # time zone; a historic zone's offset in seconds would not parse back.
+                "TimeZone": "UTC",
+                "statement_timeout": _milliseconds(settings.db_statement_timeout),
+                "idle_in_transaction_session_timeout": _milliseconds(
+                    max(settings.db_command_timeout, 60.0)
+                ),
+            },
+        )
+    except TimeoutError as exc:
+        raise ConnectionFailed(
+            f"connecting to {redact_url(dsn)} timed out after "
+            f"{settings.db_connect_timeout:g} s (DB_CONNECT_TIMEOUT)"
+        ) from exc
+
+
+def _check_setting_names(overrides: dict[str, Any]) -> None:
+    """Refuse an override that is no :class:`Settings` field (``Settings`` itself ignores
+    unknown names, since the environment holds many that are not gamedb's)."""
+    valid = sorted(Settings.model_fields)
+    unknown = [name for name in overrides if name not in Settings.model_fields]
+    if not unknown:
+        return
+    guesses = [
+        f"{name!r} (did you mean {close[0]!r}?)" if close else repr(name)
+        for name in unknown
+        for close in [difflib.get_close_matches(name, valid, n=1)]
+    ]
+    raise ConfigurationError(
+        f"unknown gamedb setting {', '.join(guesses)}; the settings are {', '.join(valid)}"
+    )
+
+
+def _name(operation: Callable[..., object]) -> str:
+    return getattr(operation, "__qualname__", type(operation).__name__)
 
 
 class _CommitInDoubt(Generic[T]):

@@ -1,12 +1,26 @@
-"""The one error hierarchy of gamedb, and the one place asyncpg errors are translated.
+"""Every error gamedb raises, and the one place driver errors become gamedb's.
 
-Every error gamedb raises is a :class:`GameDBError`; each carries the game it concerns
-(``game_id``) when there is one, so a log line or a handler never has to guess::
+Every error is a :class:`GameDBError` and carries the game it concerns (``game_id``) when there
+is one, so a log line or a handler never has to guess. The root and the families a caller
+catches whole end in ``Error`` (:class:`ConfigurationError`, :class:`TransientError`,
+:class:`UsageError`, :class:`MigrationError`, :class:`LegacySchemaError`, each also raised for
+the cases of its family no subclass names); every other class names what happened
+(:class:`GameNotFound`, :class:`ConnectionFailed`, :class:`StreamStopped`, ...)::
 
     try:
         await db.save_play(play)
     except ConstraintViolation as exc:
         log.warning("play rejected: %s (game %s, %s)", exc, exc.game_id, exc.constraint)
+
+The root, :class:`ConfigurationError` and :class:`MigrationError` are defined in
+:mod:`gamedb_schema.errors`, beneath this package, because the schema tooling there (which
+the code generator runs without ``gamedb``) raises them; they are re-exported here.
+
+What asyncpg and the network raise is translated by :func:`translating`, which also decides
+what is worth retrying (:func:`is_transient`)::
+
+    with translating(game_id=gid, connection=conn):
+        await conn.execute("...")
 """
 
 from __future__ import annotations
@@ -14,10 +28,15 @@ from __future__ import annotations
 import re
 import ssl
 import uuid
+from types import TracebackType
+from typing import TYPE_CHECKING, Protocol
 
 import asyncpg
 
-from gamedb_schema.errors import ConfigurationError, GameDBError
+from gamedb_schema.errors import ConfigurationError, GameDBError, MigrationError
+
+if TYPE_CHECKING:
+    from gamedb.legacy import ImportReport
 
 __all__ = [
     "DRIVER_ERRORS",
@@ -28,17 +47,24 @@ __all__ = [
     "DatabaseNotFound",
     "GameDBError",
     "GameNotFound",
+    "ImportInterrupted",
     "InvalidInput",
+    "LegacySchemaError",
+    "MigrationError",
+    "PersisterClosed",
     "PlayNotFound",
     "PoolTimeout",
     "StaleState",
     "StatementTimeout",
+    "StreamStopped",
     "TLSRefused",
     "TransientError",
+    "UnknownGame",
     "UsageError",
     "WrongLeague",
     "is_transient",
     "translate",
+    "translating",
 ]
 
 
@@ -59,6 +85,9 @@ class UsageError(GameDBError, RuntimeError):
     its block or by two tasks at once. A bug in the caller; never retried."""
 
 
+# ---- what an operation refuses ---------------------------------------------------------------
+
+
 class InvalidInput(GameDBError, ValueError):
     """An argument was rejected before it reached the database."""
 
@@ -68,6 +97,12 @@ class GameNotFound(GameDBError, LookupError):
 
     def __init__(self, game_id: uuid.UUID) -> None:
         super().__init__(f"game {game_id} does not exist", game_id=game_id)
+
+
+class UnknownGame(GameNotFound, ValueError):
+    """No game with this id exists: the :class:`GameNotFound` of
+    :class:`gamedb.compat.DatabaseOperations`, which the old layer's callers catch as the
+    ``ValueError`` it raised."""
 
 
 class PlayNotFound(GameDBError, LookupError):
@@ -121,12 +156,15 @@ class ConstraintViolation(GameDBError):
         self.sqlstate = sqlstate
 
 
+# ---- the database unreachable ----------------------------------------------------------------
+
+
 class TransientError(GameDBError):
     """The database could not be reached or gave up on the transaction; retries ran out."""
 
 
 class ConnectionFailed(TransientError):
-    """No connection to the database could be opened."""
+    """No connection to the database could be opened, or the one in use was lost."""
 
 
 class PoolTimeout(TransientError):
@@ -141,16 +179,48 @@ class StatementTimeout(TransientError, TimeoutError):
     later, e.g. once a lock it waited for is free."""
 
 
-_TRANSIENT_SQLSTATES = frozenset({"40001", "40P01", "57P01", "57P02", "57P03", "53300", "55P03"})
-# A Citus coordinator reports a connection to a worker it lost (the worker restarting, its
-# backend terminated) as an internal error (XX000) carrying the worker's words.
-_LOST_WORKER_CONNECTION = (
-    "terminating connection due to administrator command",
-    "connection to the remote node",
-    "server closed the connection unexpectedly",
-    "connection not open",
-)
+# ---- the write-behind persister --------------------------------------------------------------
 
+
+class StreamStopped(GameDBError):
+    """An earlier write of the game failed permanently, so this one was not written (or was
+    refused at hand-off); ``cause`` is that earlier failure."""
+
+    def __init__(self, game_id: uuid.UUID, cause: GameDBError) -> None:
+        super().__init__(
+            f"game {game_id}: write stream stopped after earlier failure: {cause}",
+            game_id=game_id,
+        )
+        self.cause = cause
+
+
+class PersisterClosed(GameDBError):
+    """The persister is closed, or closed before this write could be committed."""
+
+    def __init__(
+        self, message: str, *, game_id: uuid.UUID | None = None, in_flight: bool = False
+    ) -> None:
+        super().__init__(message, game_id=game_id)
+        self.in_flight = in_flight
+
+
+# ---- schema and import tooling ---------------------------------------------------------------
+
+
+class LegacySchemaError(GameDBError):
+    """The old layer's source database lacks a table or a column gamedb cannot do without."""
+
+
+class ImportInterrupted(GameDBError):
+    """The run stopped part-way (the source or gamedb went away); :attr:`report` holds the
+    games it finished. Each of those is whole, the game in flight left nothing: run again."""
+
+    def __init__(self, message: str, report: ImportReport) -> None:
+        super().__init__(message)
+        self.report = report
+
+
+# ---- translation -----------------------------------------------------------------------------
 
 DRIVER_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.PostgresError,
@@ -161,49 +231,139 @@ DRIVER_ERRORS: tuple[type[BaseException], ...] = (
 )
 """What asyncpg and the network raise: every one of them goes through :func:`translate`."""
 
-
-_MISUSE_MESSAGES = (
-    "another operation is in progress",
-    "pool is closed",
-    "pool is closing",
+_RETRIED_SERVER_ERRORS: tuple[type[asyncpg.PostgresError], ...] = (
+    # PostgreSQL asks for the whole transaction to be run again (§13.5).
+    asyncpg.SerializationError,
+    asyncpg.DeadlockDetectedError,
+    # lock_timeout: the lock may be free on the next attempt.
+    asyncpg.LockNotAvailableError,
+    # The server shutting down, recovering from a crash, starting, or out of connections.
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+    # SQLSTATE class 08, asyncpg's ConnectionDoesNotExistError among them.
+    asyncpg.PostgresConnectionError,
+    # A cached plan whose result type a migration changed: asyncpg prepares it again by itself
+    # only outside a transaction.
+    asyncpg.InvalidCachedStatementError,
+    # PostgreSQL's unclassified internal error, which is also how a Citus coordinator relays
+    # a worker connection it lost (with no SQLSTATE of the worker's to tell it apart).
+    asyncpg.InternalServerError,
 )
-"""asyncpg ``InterfaceError`` texts that report a bug in the caller, not a lost connection."""
 
 
-def _is_misuse(exc: BaseException) -> bool:
-    return isinstance(exc, asyncpg.InterfaceError) and any(
-        text in str(exc) for text in _MISUSE_MESSAGES
-    )
+class _Connection(Protocol):
+    def is_closed(self) -> bool: ...
 
 
-def _refused_tls(exc: BaseException) -> bool:
-    return isinstance(exc, ssl.SSLError) or (
-        isinstance(exc, ConnectionError) and "rejected SSL upgrade" in str(exc)
-    )
+class translating:
+    """The one place driver errors become gamedb's: a driver error escaping the block is
+    raised as :func:`translate` makes it, ``from`` the driver's; gamedb's own errors and
+    everything else pass unchanged. With ``connection``, a client-side error on a connection
+    that is closed afterwards is its loss (:class:`ConnectionFailed`, retried), not a misuse::
+
+        with translating(game_id=gid, connection=conn):
+            await conn.execute("...")
+    """
+
+    __slots__ = ("_connection", "_game_id")
+
+    def __init__(
+        self, *, game_id: uuid.UUID | None = None, connection: _Connection | None = None
+    ) -> None:
+        self._game_id = game_id
+        self._connection = connection
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc is None or isinstance(exc, GameDBError) or not isinstance(exc, DRIVER_ERRORS):
+            return
+        lost = self._connection is not None and _closed(self._connection)
+        raise translate(exc, game_id=self._game_id, connection_lost=lost) from exc
+
+
+def _closed(connection: _Connection) -> bool:
+    try:
+        return connection.is_closed()
+    except asyncpg.InterfaceError:  # a pooled connection released already: not lost
+        return False
 
 
 def is_transient(exc: BaseException) -> bool:
-    """Whether retrying the whole transaction may succeed (see the reliability notes)."""
+    """Whether running the whole transaction again may succeed: a :class:`TransientError`
+    (or a driver error :func:`translate` makes one), except a full pool or a statement
+    timeout, which took their whole time already (see the reliability notes)."""
+    if not isinstance(exc, GameDBError):
+        if not isinstance(exc, DRIVER_ERRORS):
+            return False
+        exc = translate(exc)
+    return isinstance(exc, TransientError) and not isinstance(exc, (PoolTimeout, StatementTimeout))
+
+
+def translate(
+    exc: BaseException, *, game_id: uuid.UUID | None = None, connection_lost: bool = False
+) -> GameDBError:
+    """gamedb's typed error for an asyncpg (or socket) error, decided by the driver's class;
+    ``connection_lost`` says the connection it happened on is closed. Raise it ``from exc``
+    (:func:`translating` does)."""
+    if isinstance(exc, GameDBError):
+        return exc
+    if isinstance(exc, asyncpg.IntegrityConstraintViolationError):
+        return _refused_by_constraint(exc, game_id)
+    if isinstance(exc, asyncpg.DataError):
+        return InvalidInput(f"invalid value: {exc}", game_id=game_id)
+    if isinstance(exc, asyncpg.ClientConfigurationError):
+        return ConfigurationError(f"the driver refused a setting: {exc}", game_id=game_id)
+    if isinstance(exc, asyncpg.InterfaceError) and isinstance(exc, ValueError):
+        return InvalidInput(f"the driver refused a value: {exc}", game_id=game_id)
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return TLSRefused(f"the server's TLS certificate was refused: {exc}", game_id=game_id)
     if _refused_tls(exc):
-        return False
+        return TLSRefused(f"the TLS handshake with the server failed: {exc}", game_id=game_id)
+    if isinstance(exc, asyncpg.InvalidAuthorizationSpecificationError):
+        return AuthenticationFailed(
+            f"the server refused the login ({exc.sqlstate}): {exc}", game_id=game_id
+        )
+    if isinstance(exc, asyncpg.InvalidCatalogNameError):
+        return DatabaseNotFound(f"no such database: {exc}", game_id=game_id)
+    if isinstance(exc, asyncpg.QueryCanceledError):
+        # gamedb cancels nothing on the server (a call without a reply fails in the client).
+        return StatementTimeout(
+            "the server cancelled the statement: it ran longer than DB_STATEMENT_TIMEOUT "
+            f"(or an operator cancelled it): {exc}",
+            game_id=game_id,
+        )
+    if isinstance(exc, _RETRIED_SERVER_ERRORS):
+        return TransientError(f"database unavailable: {type(exc).__name__}: {exc}", game_id=game_id)
     if isinstance(exc, asyncpg.PostgresError):
-        state = getattr(exc, "sqlstate", None) or ""
-        return (
-            state in _TRANSIENT_SQLSTATES
-            or state.startswith("08")
-            or (state == "XX000" and any(words in str(exc) for words in _LOST_WORKER_CONNECTION))
-            or isinstance(exc, asyncpg.InvalidCachedStatementError)
+        return GameDBError(f"database error {exc.sqlstate}: {exc}", game_id=game_id)
+    if connection_lost:
+        return ConnectionFailed(
+            f"the connection to the database was lost: {type(exc).__name__}: {exc}",
+            game_id=game_id,
         )
     if isinstance(exc, asyncpg.InterfaceError):
-        return not _is_misuse(exc)
-    if isinstance(exc, asyncpg.exceptions.OutdatedSchemaCacheError):
-        # A row type changed by a migration: asyncpg has dropped its stale copy already.
-        return True
-    if isinstance(exc, asyncpg.InternalClientError):
-        # A pooled connection the server terminated while idle fails this way on next use.
-        return "cannot switch to state" in str(exc)
-    return isinstance(
-        exc, (OSError, ConnectionError, TimeoutError, asyncpg.ConnectionDoesNotExistError)
+        return UsageError(f"gamedb used wrongly: {exc}", game_id=game_id)
+    if isinstance(exc, OSError) and not isinstance(exc, TimeoutError):
+        return ConnectionFailed(f"cannot reach the database: {exc}", game_id=game_id)
+    # A call without a reply in DB_COMMAND_TIMEOUT, or asyncpg's protocol state broken (as
+    # on the first use of a pooled connection the server terminated while it was idle).
+    return TransientError(f"database unavailable: {type(exc).__name__}: {exc}", game_id=game_id)
+
+
+def _refused_tls(exc: BaseException) -> bool:
+    # asyncpg reports a server that answers "no TLS" to sslmode=require with a plain
+    # ConnectionError: its text is the only sign.
+    return isinstance(exc, ssl.SSLError) or (
+        isinstance(exc, ConnectionError) and "rejected SSL upgrade" in str(exc)
     )
 
 
@@ -220,51 +380,23 @@ def _constraint_name(exc: asyncpg.IntegrityConstraintViolationError) -> str | No
     return relayed["name"] if relayed else None
 
 
-def translate(exc: BaseException, *, game_id: uuid.UUID | None = None) -> GameDBError:
-    """Turn an asyncpg (or socket) error into gamedb's typed error; raise it ``from exc``."""
-    if isinstance(exc, GameDBError):
-        return exc
-    if isinstance(exc, asyncpg.IntegrityConstraintViolationError):
-        constraint = _constraint_name(exc)
-        if constraint == _ROLL_PLAY_GUARD:
-            return _roll_for_missing_play(exc)
-        if game_id is not None and constraint is not None and constraint.endswith("_game_fkey"):
-            return GameNotFound(game_id)
-        detail = getattr(exc, "detail", None)
-        text = getattr(exc, "message", None) or str(exc)
-        text += f" ({detail})" if detail else ""
-        return ConstraintViolation(
-            f"rejected by {constraint or 'a constraint'}: {text}",
-            game_id=game_id,
-            constraint=constraint,
-            sqlstate=exc.sqlstate,
-        )
-    if isinstance(exc, asyncpg.DataError):
-        return InvalidInput(f"invalid value: {exc}", game_id=game_id)
-    if isinstance(exc, ssl.SSLCertVerificationError):
-        return TLSRefused(f"the server's TLS certificate was refused: {exc}", game_id=game_id)
-    if _refused_tls(exc):
-        return TLSRefused(f"the TLS handshake with the server failed: {exc}", game_id=game_id)
-    if isinstance(exc, asyncpg.InvalidAuthorizationSpecificationError):
-        return AuthenticationFailed(
-            f"the server refused the login ({exc.sqlstate}): {exc}", game_id=game_id
-        )
-    if isinstance(exc, asyncpg.InvalidCatalogNameError):
-        return DatabaseNotFound(f"no such database: {exc}", game_id=game_id)
-    if isinstance(exc, asyncpg.QueryCanceledError) and "statement timeout" in str(exc):
-        return StatementTimeout(
-            f"the statement ran longer than DB_STATEMENT_TIMEOUT and was cancelled: {exc}",
-            game_id=game_id,
-        )
-    if _is_misuse(exc):
-        return UsageError(f"gamedb used wrongly: {exc}", game_id=game_id)
-    if isinstance(exc, asyncpg.InternalClientError) and not is_transient(exc):
-        return GameDBError(f"database driver error: {exc}", game_id=game_id)
-    if isinstance(exc, asyncpg.PostgresError) and not is_transient(exc):
-        return GameDBError(f"database error {exc.sqlstate}: {exc}", game_id=game_id)
-    if isinstance(exc, (OSError, ConnectionError)) and not isinstance(exc, TimeoutError):
-        return ConnectionFailed(f"cannot reach the database: {exc}", game_id=game_id)
-    return TransientError(f"database unavailable: {type(exc).__name__}: {exc}", game_id=game_id)
+def _refused_by_constraint(
+    exc: asyncpg.IntegrityConstraintViolationError, game_id: uuid.UUID | None
+) -> GameDBError:
+    constraint = _constraint_name(exc)
+    if constraint == _ROLL_PLAY_GUARD:
+        return _roll_for_missing_play(exc)
+    if game_id is not None and constraint is not None and constraint.endswith("_game_fkey"):
+        return GameNotFound(game_id)
+    detail = getattr(exc, "detail", None)
+    text = getattr(exc, "message", None) or str(exc)
+    text += f" ({detail})" if detail else ""
+    return ConstraintViolation(
+        f"rejected by {constraint or 'a constraint'}: {text}",
+        game_id=game_id,
+        constraint=constraint,
+        sqlstate=exc.sqlstate,
+    )
 
 
 _ROLL_PLAY_GUARD = "rolls_play_stored"

@@ -24,9 +24,16 @@ import asyncpg
 from pydantic import BaseModel, ConfigDict, computed_field
 
 from gamedb.database import Database, Transaction
-from gamedb.errors import DRIVER_ERRORS, ConstraintViolation, GameDBError, InvalidInput, translate
-from gamedb.models import GameState, PlayData, RollRecord, validate_input
-from gamedb.validation import as_enum, as_stored_json, shown
+from gamedb.errors import (
+    ConstraintViolation,
+    GameDBError,
+    ImportInterrupted,
+    InvalidInput,
+    LegacySchemaError,
+    translating,
+)
+from gamedb.models import CONNECTED_USERS, STATE_SNAPSHOT, GameState, PlayData, RollRecord
+from gamedb.validation import Argument, shown, validate_input
 from gamedb_gen import legacy
 from gamedb_gen.models import GameMode, GameStatus, GameVisibility, League
 from gamedb_schema.urls import normalize_url, redact_url
@@ -71,18 +78,10 @@ _GAME_ROWS = {
 
 Outcome = Literal["imported", "present", "skipped"]
 
-
-class LegacySchemaError(GameDBError):
-    """The source lacks a table or a column gamedb cannot do without."""
-
-
-class ImportInterrupted(GameDBError):
-    """The run stopped part-way (the source or gamedb went away); :attr:`report` holds the
-    games it finished. Each of those is whole, the game in flight left nothing: run again."""
-
-    def __init__(self, message: str, report: ImportReport) -> None:
-        super().__init__(message)
-        self.report = report
+_LEAGUE: Argument[League] = Argument("league_id", League)
+_STATUS: Argument[GameStatus] = Argument("status", GameStatus)
+_GAME_MODE: Argument[GameMode] = Argument("game_mode", GameMode)
+_VISIBILITY: Argument[GameVisibility] = Argument("visibility", GameVisibility)
 
 
 class GameOutcome(BaseModel):
@@ -206,7 +205,7 @@ async def import_legacy(
     called after each game. Raises :class:`ImportInterrupted` when the run cannot go on."""
     url = normalize_url(source_url)
     report = ImportReport(source=redact_url(url), dry_run=dry_run)
-    try:
+    with translating():
         source = await asyncpg.connect(
             url,
             server_settings={
@@ -214,25 +213,24 @@ async def import_legacy(
                 "application_name": "gamedb import-legacy",
             },
         )
-    except DRIVER_ERRORS as exc:
-        raise translate(exc) from exc
     try:
-        tables = await _source_tables(source)
-        wanted = list(dict.fromkeys(game_ids)) if game_ids is not None else None
-        rows = await (
-            source.fetch(_SOME_GAMES, wanted) if wanted is not None else source.fetch(_ALL_GAMES)
-        )
-        order = wanted if wanted is not None else [row["id"] for row in rows]
-        for done, gid in enumerate(order, start=1):
-            report.games.append(await _one_game(db, source, tables, gid, dry_run))
-            if on_progress is not None:
-                on_progress(done, len(order))
+        with translating(connection=source):
+            tables = await _source_tables(source)
+            wanted = list(dict.fromkeys(game_ids)) if game_ids is not None else None
+            rows = await (
+                source.fetch(_SOME_GAMES, wanted)
+                if wanted is not None
+                else source.fetch(_ALL_GAMES)
+            )
+            order = wanted if wanted is not None else [row["id"] for row in rows]
+            for done, gid in enumerate(order, start=1):
+                report.games.append(await _one_game(db, source, tables, gid, dry_run))
+                if on_progress is not None:
+                    on_progress(done, len(order))
     except LegacySchemaError:
         raise
     except GameDBError as exc:
         raise _interrupted(report, exc) from exc
-    except DRIVER_ERRORS as exc:
-        raise _interrupted(report, translate(exc)) from exc
     finally:
         source.terminate()  # read-only: nothing to finish, and the peer may be gone
     return report
@@ -325,11 +323,11 @@ class _Row:
 def _checked(game: _Row, rows: Mapping[str, list[_Row]]) -> _Game:
     """The game as gamedb will store it, or :class:`_Dirty` naming the first rule it breaks."""
     gid: uuid.UUID = game.required("id")
-    league = as_enum(League, game.required("league_id"), "league_id", gid)
+    league = _LEAGUE(game.required("league_id"), gid)
     teams = (game.required("home_team_id"), game.required("away_team_id"))
     if teams[0] == teams[1]:
         raise _Dirty(f"home and away are the same team ({shown(teams[0])})")
-    status = as_enum(GameStatus, game.optional("status", "pending"), "status", gid)
+    status = _STATUS(game.optional("status", "pending"), gid)
     completed_at = game.moment("completed_at")
     if (status is GameStatus.COMPLETED) != (completed_at is not None):
         raise _Dirty(
@@ -361,12 +359,8 @@ def _checked(game: _Row, rows: Mapping[str, list[_Row]]) -> _Game:
             "league_id": league,
             "home_team_id": teams[0],
             "away_team_id": teams[1],
-            "game_mode": as_enum(
-                GameMode, game.optional("game_mode", "friendly"), "game_mode", gid
-            ),
-            "visibility": as_enum(
-                GameVisibility, game.optional("visibility", "public"), "visibility", gid
-            ),
+            "game_mode": _GAME_MODE(game.optional("game_mode", "friendly"), gid),
+            "visibility": _VISIBILITY(game.optional("visibility", "public"), gid),
             "status": status,
             "current_inning": state.inning,
             "current_half": state.half,
@@ -521,8 +515,8 @@ def _checked_session(gid: uuid.UUID, rows: list[_Row]) -> dict[str, Any] | None:
         return None
     row = rows[0]
     return {
-        "connected_users": as_stored_json(row.json("connected_users", {}), "connected_users", gid),
-        "state_snapshot": as_stored_json(row.json("state_snapshot"), "state_snapshot", gid),
+        "connected_users": CONNECTED_USERS(row.json("connected_users", {}), gid),
+        "state_snapshot": STATE_SNAPSHOT(row.json("state_snapshot"), gid),
         "last_action_at": row.moment("last_action_at"),
     }
 

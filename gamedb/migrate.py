@@ -20,21 +20,20 @@ travels in ``PGPASSWORD``.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import dataclasses
 import datetime
 import hashlib
 import logging
 import re
-import time
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
 
-from gamedb.errors import ConfigurationError, translate
-from gamedb.retry import RetryPolicy
+from gamedb.errors import ConfigurationError, GameDBError, is_transient, translating
+from gamedb.retry import RetryPolicy, retrying
 from gamedb_gen import admin
 from gamedb_schema.dbmate import Output, dbmate_status, migrations_dir, run_dbmate
 from gamedb_schema.dump import dump_schema
@@ -91,15 +90,14 @@ async def _migration_lock(
     )
     # pg_advisory_lock gives up after lock_timeout: a stuck migrator elsewhere fails this one.
     waiting = {"lock_timeout": str(max(1, int(timeout * 1000)))}
-    try:
-        conn = await asyncpg.connect(
-            with_database(url, "postgres"), timeout=10, server_settings=waiting
-        )
-    except asyncpg.InvalidCatalogNameError:
-        # No maintenance database (a managed service): the target must exist already.
-        conn = await asyncpg.connect(url, timeout=10, server_settings=waiting)
-    except (OSError, asyncpg.PostgresError) as exc:
-        raise translate(exc) from exc
+    with translating():
+        try:
+            conn = await asyncpg.connect(
+                with_database(url, "postgres"), timeout=10, server_settings=waiting
+            )
+        except asyncpg.InvalidCatalogNameError:
+            # No maintenance database (a managed service): the target must exist already.
+            conn = await asyncpg.connect(url, timeout=10, server_settings=waiting)
     try:
         if not await admin.try_lock_migrations(conn, lock_key=key):
             note = f"Waiting for another migrator of {database!r} (at most {timeout:g} s)"
@@ -175,25 +173,26 @@ async def create_app_role(url: str, role: str = APP_ROLE) -> None:
         # then give the engine a login role that is a member of gamedb_app
     """
     url = normalize_url(url)
-    try:
+    with translating():
         conn = await asyncpg.connect(url, timeout=10)
-    except (OSError, asyncpg.PostgresError) as exc:
-        raise translate(exc) from exc
-    try:
-        await admin.create_app_role(conn, role_name=role)
-    except asyncpg.UndefinedFunctionError:
-        raise MigrationError(f"{redact_url(url)} is not migrated: run `gamedb migrate`") from None
-    except asyncpg.PostgresError as exc:
-        raise translate(exc) from exc
-    finally:
-        await conn.close()
+        try:
+            await admin.create_app_role(conn, role_name=role)
+        except asyncpg.UndefinedFunctionError as exc:
+            message = f"{redact_url(url)} is not migrated: run `gamedb migrate`"
+            raise MigrationError(message) from exc
+        finally:
+            await conn.close()
 
 
 # A migration altering tables the application writes can lose a deadlock to a writer (its
 # ALTER holds one table while waiting for another the writer holds), or time out waiting for
 # a lock behind a long reader. dbmate rolled that migration back, and applying again starts
-# from it, so `up` is retried like a transaction.
-_RETRIED_SQLSTATES = ("(40P01)", "(40001)", "(55P03)")
+# from it, so `up` is retried like a transaction, by the rule every transaction is retried by.
+# dbmate runs in a process of its own and says why it failed only in its output. Of that
+# output gamedb reads one field, the SQLSTATE dbmate's PostgreSQL driver appends to the
+# server's message ("pq: deadlock detected (40P01)"), and takes asyncpg's exception of that
+# SQLSTATE for the failure's cause: no message is matched, and no code is listed here.
+_SERVER_ERROR = re.compile(r"pq: (?P<message>.*?) \((?P<sqlstate>[0-9A-Z]{5})\)(?=;|$)")
 
 
 async def _apply(
@@ -204,37 +203,44 @@ async def _apply(
     deadline: float,
     on_output: Output | None,
 ) -> str:
-    policy = RetryPolicy(base=0.1, cap=1.0)
-    started = time.monotonic()
-    attempt = 0
-    while True:
+    async def up() -> str:
         try:
             return await run_dbmate(url, *args, lock_timeout=lock_timeout, on_output=on_output)
         except MigrationError as exc:
-            retried = any(sqlstate in str(exc) for sqlstate in _RETRIED_SQLSTATES)
-            if not retried or time.monotonic() - started > deadline:
+            reported = list(_SERVER_ERROR.finditer(str(exc)))
+            if not reported:
                 raise
-            log.debug("migrating %s again: %s", redact_url(url), exc)
-        await asyncio.sleep(policy.delay(attempt))
-        attempt += 1
+            last = reported[-1]
+            raise exc from asyncpg.PostgresError.new({"C": last["sqlstate"], "M": last["message"]})
+
+    return await retrying(
+        up,
+        # The deadline alone bounds it: a migration may give way many times to a long reader.
+        policy=RetryPolicy(base=0.1, cap=1.0, deadline=deadline, max_attempts=sys.maxsize),
+        what=f"dbmate up on {redact_url(url)}",
+        retryable=_gave_way,
+    )
+
+
+def _gave_way(failure: GameDBError) -> bool:
+    """Whether dbmate's migration failed as a transaction that is run again fails."""
+    return failure.__cause__ is not None and is_transient(failure.__cause__)
 
 
 async def migration_status(url: str) -> MigrationStatus:
     """Applied and pending migrations, versions applied that no file has, the server version."""
     url = normalize_url(url)
     applied, pending = await dbmate_status(url)
-    try:
+    with translating():
         conn = await asyncpg.connect(url, timeout=10)
-    except (OSError, asyncpg.PostgresError) as exc:
-        raise translate(exc) from exc
-    try:
-        version = await admin.server_version(conn)
         try:
-            recorded = await admin.applied_migrations(conn)
-        except asyncpg.UndefinedTableError:  # dbmate has not recorded anything here yet
-            recorded = []
-    finally:
-        await conn.close()
+            version = await admin.server_version(conn)
+            try:
+                recorded = await admin.applied_migrations(conn)
+            except asyncpg.UndefinedTableError:  # dbmate has not recorded anything here yet
+                recorded = []
+        finally:
+            await conn.close()
     known = {path.name.split("_", 1)[0] for path in migrations_dir().glob("*.sql")}
     return MigrationStatus(
         applied=applied,

@@ -1,10 +1,14 @@
 """What gamedb's operations take and return, beyond the generated row models.
 
-Inputs validate before anything reaches the database, so a bad value raises
-:class:`gamedb.errors.InvalidInput` naming the field, and nothing is written::
+Every input is declared here once, with its bounds: the input models (:class:`PlayData`,
+:class:`StateChange`, :class:`SubstitutionData`, ...) and the :class:`Argument` of each
+argument that stands alone (:data:`GAME_ID`, :data:`TEAM_ID`, ...). The operations and the
+persister's hand-offs check through them before anything reaches the database, so a bad
+value raises :class:`gamedb.errors.InvalidInput` naming the field, and nothing is written::
 
     play = PlayData(game_id=gid, play_number=1, inning=1, half="top", outs_before=0,
                     batter_id=lead_off.id, pitcher_id=starter.id, away_score=0, home_score=0)
+    gid = GAME_ID("0b6f...")          # a UUID, or InvalidInput naming game_id
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import datetime
 import enum
 import uuid
 from collections.abc import Mapping
-from typing import Annotated, Any, Protocol, Self, TypeVar
+from typing import Annotated, Any, Protocol, Self
 
 from pydantic import (
     AfterValidator,
@@ -21,51 +25,82 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    JsonValue,
     Strict,
     StrictBool,
     StrictInt,
     StrictStr,
-    ValidationError,
     field_validator,
     model_validator,
 )
 
-from gamedb.errors import InvalidInput
-from gamedb_gen.models import Game, GameSession, GameStatus, Half, Lineup, Play, Roll, RosterLink
+from gamedb.validation import Argument
+from gamedb_gen.models import (
+    Game,
+    GameMode,
+    GameSession,
+    GameStatus,
+    GameVisibility,
+    Half,
+    League,
+    Lineup,
+    Play,
+    Roll,
+    RosterLink,
+)
 from gamedb_gen.stats import GetBatterStatsRow, GetBoxScoreRow, GetPitcherStatsRow
 from gamedb_schema.payloads import RollData, StoredJson
 
 __all__ = [
+    "CONNECTED_USERS",
+    "DELETE_AFTER",
+    "EXPECTED_VERSION",
+    "GAME_ID",
+    "INCLUDE_ROLLS",
+    "LINEUP_ID",
+    "PLAY_NUMBER",
+    "ROLLBACK_TO",
+    "ROSTER_ID",
+    "ROSTER_TEAM_ID",
+    "STATE_SNAPSHOT",
+    "TEAM_ID",
     "BatterLine",
     "BoxScore",
     "BoxScoreLine",
     "EngineRoll",
     "GameSnapshot",
     "GameState",
+    "LineupEntryData",
+    "NewGame",
     "PdRosterLinkData",
     "PitcherLine",
     "PlayData",
     "RecordedPlay",
     "RollRecord",
     "RollbackResult",
+    "RosterEntryData",
     "SbaRosterLinkData",
     "StateChange",
     "StateUpdate",
+    "SubstitutionData",
     "TeamLine",
-    "validate_input",
 ]
 
 # Strict: a bool, "3" or 3.7 where a number belongs (or 0 for a time) is a caller's bug, not a
 # value to coerce.
 Int32 = Annotated[StrictInt, Field(ge=-(2**31), le=2**31 - 1)]
+Int64 = Annotated[StrictInt, Field(ge=-(2**63), le=2**63 - 1)]
 Id32 = Annotated[StrictInt, Field(ge=1, le=2**31 - 1)]
 Id64 = Annotated[StrictInt, Field(ge=1, le=2**63 - 1)]
+AfterPlay = Annotated[StrictInt, Field(ge=0, le=2**31 - 1)]
+"""A play number, or 0 for before the first play."""
+Version = Annotated[StrictInt, Field(ge=0, le=2**63 - 1)]
 Count = Annotated[StrictInt, Field(ge=0, le=32767)]
 Score = Annotated[StrictInt, Field(ge=0, le=2**31 - 1)]
 Inning = Annotated[StrictInt, Field(ge=1, le=1000)]
+Outs = Annotated[StrictInt, Field(ge=0, le=2)]
+BattingOrder = Annotated[StrictInt, Field(ge=1, le=9)]
 Text = Annotated[StrictStr, Field(max_length=10_000, pattern=r"^[^\x00]*$")]
-
-M = TypeVar("M", bound=BaseModel)
 
 
 def _in_utc(moment: datetime.datetime) -> datetime.datetime:
@@ -89,24 +124,6 @@ _FIRST_INSTANT = datetime.datetime.min.replace(tzinfo=datetime.UTC)
 _LAST_INSTANT = datetime.datetime.max.replace(tzinfo=datetime.UTC)
 
 
-def validate_input(model: type[M], value: object, **context: Any) -> M:
-    """``value`` as a ``model``; a validation failure raises :class:`InvalidInput`."""
-    if isinstance(value, model):
-        return value
-    try:
-        return model.model_validate(value)
-    except ValidationError as exc:
-        game_id = value.get("game_id") if isinstance(value, Mapping) else None
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or model.__name__}: {err['msg']}"
-            for err in exc.errors(include_url=False)
-        )
-        raise InvalidInput(
-            f"invalid {model.__name__}: {problems}",
-            game_id=game_id if isinstance(game_id, uuid.UUID) else context.get("game_id"),
-        ) from None
-
-
 class _Input(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -118,7 +135,7 @@ class PlayData(_Input):
     play_number: Id32
     inning: Inning
     half: Half
-    outs_before: Annotated[StrictInt, Field(ge=0, le=2)]
+    outs_before: Outs
     outs_recorded: Annotated[StrictInt, Field(ge=0, le=3)] = 0
     batter_id: Id64
     pitcher_id: Id64
@@ -167,7 +184,7 @@ class GameState(_Input):
     half: Half
     home_score: Score
     away_score: Score
-    outs: Annotated[StrictInt, Field(ge=0, le=2)] = 0
+    outs: Outs = 0
 
 
 class EngineRoll(Protocol):
@@ -186,15 +203,16 @@ class EngineRoll(Protocol):
 
 
 class StateChange(_Input):
-    """One game's state as ``update_game_state`` writes it, for a batch of many games:
-    ``outs`` / ``status`` left ``None`` keep the stored ones."""
+    """One game's state as ``update_game_state`` writes it (and takes it, besides
+    ``expected_version``), for a batch of many games too: ``outs`` / ``status`` left
+    ``None`` keep the stored ones."""
 
     game_id: uuid.UUID
     inning: Inning
     half: Half
     home_score: Score
     away_score: Score
-    outs: Annotated[StrictInt, Field(ge=0, le=2)] | None = None
+    outs: Outs | None = None
     status: GameStatus | None = None
 
     def then(self, later: StateChange) -> StateChange:
@@ -263,6 +281,88 @@ class RollRecord(_Input):
             other.roll_data,
             other.context,
         ) and (self.rolled_at is None or other.rolled_at in (None, self.rolled_at))
+
+
+class NewGame(_Input):
+    """``create_game``'s arguments."""
+
+    game_id: uuid.UUID
+    league_id: League
+    home_team_id: Id32
+    away_team_id: Id32
+    game_mode: GameMode = GameMode.FRIENDLY
+    visibility: GameVisibility = GameVisibility.PUBLIC
+
+    @model_validator(mode="after")
+    def _two_teams(self) -> Self:
+        if self.home_team_id == self.away_team_id:
+            raise ValueError("home_team_id and away_team_id must differ")
+        return self
+
+
+class _CardOrPlayer(_Input):
+    """A PD card or an SBA player: exactly one of the two."""
+
+    card_id: Id32 | None = None
+    player_id: Id32 | None = None
+
+    @model_validator(mode="after")
+    def _one_of_card_or_player(self) -> Self:
+        if (self.card_id is None) == (self.player_id is None):
+            raise ValueError("give exactly one of card_id (PD) or player_id (SBA)")
+        return self
+
+
+class LineupEntryData(_CardOrPlayer):
+    """``add_pd_lineup_card``'s and ``add_sba_lineup_player``'s arguments."""
+
+    game_id: uuid.UUID
+    team_id: Id32
+    position: StrictStr
+    batting_order: BattingOrder | None = None
+    is_starter: StrictBool = True
+
+
+class SubstitutionData(_CardOrPlayer):
+    """``add_substitution``'s arguments (one substitution of ``add_substitutions_batch``)."""
+
+    game_id: uuid.UUID
+    replacing_id: Id64
+    after_play: AfterPlay
+    position: StrictStr
+    batting_order: BattingOrder | None = None
+
+    @property
+    def replaced(self) -> tuple[uuid.UUID, int]:
+        """The lineup entry it replaces."""
+        return self.game_id, self.replacing_id
+
+
+class RosterEntryData(_CardOrPlayer):
+    """``add_pd_roster_card``'s and ``add_sba_roster_player``'s arguments."""
+
+    game_id: uuid.UUID
+    team_id: Id32
+
+
+GAME_ID: Argument[uuid.UUID] = Argument("game_id", uuid.UUID)
+"""A game: its UUID, or the UUID's text (or 16 bytes)."""
+TEAM_ID: Argument[int] = Argument("team_id", Int32)
+"""The team whose active lineup ``get_active_lineup`` reads."""
+ROSTER_TEAM_ID: Argument[int | None] = Argument("team_id", Int32 | None)
+"""The team whose roster ``get_pd_roster`` / ``get_sba_roster`` read (``None``: both)."""
+ROSTER_ID: Argument[int] = Argument("roster_id", Int64)
+LINEUP_ID: Argument[int | None] = Argument("lineup_id", Int64 | None)
+PLAY_NUMBER: Argument[int] = Argument("play_number", Id32)
+"""A play's number, as :class:`PlayData` takes it."""
+ROLLBACK_TO: Argument[int] = Argument("play_number", AfterPlay)
+"""The play ``rollback_to_play`` rewinds to (0: before the first play)."""
+DELETE_AFTER: Argument[int] = Argument("play_number", Int32)
+"""The play after which ``delete_plays_after`` and its kin delete."""
+EXPECTED_VERSION: Argument[int] = Argument("expected_version", Version)
+INCLUDE_ROLLS: Argument[bool] = Argument("include_rolls", StrictBool)
+CONNECTED_USERS: Argument[JsonValue] = Argument("connected_users", StoredJson)
+STATE_SNAPSHOT: Argument[JsonValue] = Argument("state_snapshot", StoredJson)
 
 
 class StateUpdate(BaseModel):

@@ -15,7 +15,6 @@ error; no SQL is written here::
 from __future__ import annotations
 
 import collections
-import dataclasses
 import datetime
 import itertools
 import json
@@ -23,7 +22,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, JsonValue, TypeAdapter, ValidationError
+from pydantic import JsonValue, TypeAdapter, ValidationError
 from pydantic_core import to_json
 
 from gamedb import replay
@@ -36,33 +35,38 @@ from gamedb.errors import (
     WrongLeague,
 )
 from gamedb.models import (
+    CONNECTED_USERS,
+    DELETE_AFTER,
+    EXPECTED_VERSION,
+    GAME_ID,
+    INCLUDE_ROLLS,
+    LINEUP_ID,
+    ROLLBACK_TO,
+    ROSTER_ID,
+    ROSTER_TEAM_ID,
+    STATE_SNAPSHOT,
+    TEAM_ID,
     BatterLine,
     BoxScore,
     EngineRoll,
     GameSnapshot,
     GameState,
+    LineupEntryData,
+    NewGame,
     PdRosterLinkData,
     PitcherLine,
     PlayData,
     RecordedPlay,
     RollbackResult,
     RollRecord,
+    RosterEntryData,
     SbaRosterLinkData,
     StateChange,
     StateUpdate,
+    SubstitutionData,
     TeamLine,
-    validate_input,
 )
-from gamedb.validation import (
-    as_batting_order,
-    as_enum,
-    as_game_id,
-    as_game_state,
-    as_int32,
-    as_int64,
-    as_stored_json,
-    as_type,
-)
+from gamedb.validation import validate_input, validate_inputs
 from gamedb_gen import (
     Executor,
     games,
@@ -90,14 +94,13 @@ from gamedb_gen.models import (
 )
 from gamedb_schema.payloads import RollData
 
-__all__ = ["Operations", "Substitution", "checked_rolls", "checked_substitution"]
+__all__ = ["Operations"]
 
 
 T = TypeVar("T")
-M = TypeVar("M", bound=BaseModel)
 _plays_json = TypeAdapter(list[PlayData])
 _states_json = TypeAdapter(list[StateChange])
-_substitutions_json: TypeAdapter[list[dict[str, Any]]] = TypeAdapter(list[dict[str, Any]])
+_substitutions_json = TypeAdapter(list[SubstitutionData])
 
 
 class Operations:
@@ -133,24 +136,28 @@ class Operations:
     ) -> Game:
         """Create a game. Calling again with the same values returns the stored game; the
         same id with other values raises :class:`ConstraintViolation`."""
-        gid = as_game_id(game_id)
-        league = as_enum(League, league_id, "league_id", gid)
-        mode = as_enum(GameMode, game_mode, "game_mode", gid)
-        seen = as_enum(GameVisibility, visibility, "visibility", gid)
-        home = as_int32(home_team_id, "home_team_id", gid, minimum=1)
-        away = as_int32(away_team_id, "away_team_id", gid, minimum=1)
-        if home == away:
-            raise InvalidInput("home_team_id and away_team_id must differ", game_id=gid)
+        new = validate_input(
+            NewGame,
+            {
+                "game_id": game_id,
+                "league_id": league_id,
+                "home_team_id": home_team_id,
+                "away_team_id": away_team_id,
+                "game_mode": game_mode,
+                "visibility": visibility,
+            },
+        )
+        gid = new.game_id
 
         async def work(conn: Executor) -> Game:
             created = await games.create_game(
                 conn,
                 id=gid,
-                league_id=league,
-                home_team_id=home,
-                away_team_id=away,
-                game_mode=mode,
-                visibility=seen,
+                league_id=new.league_id,
+                home_team_id=new.home_team_id,
+                away_team_id=new.away_team_id,
+                game_mode=new.game_mode,
+                visibility=new.visibility,
             )
             if created is not None:
                 return created
@@ -161,7 +168,7 @@ class Operations:
                 stored.away_team_id,
                 stored.game_mode,
                 stored.visibility,
-            ) == (league, home, away, mode, seen):
+            ) == (new.league_id, new.home_team_id, new.away_team_id, new.game_mode, new.visibility):
                 return stored
             raise ConstraintViolation(
                 f"game {gid} already exists with other values", game_id=gid, constraint="games_pkey"
@@ -171,7 +178,7 @@ class Operations:
 
     async def get_game(self, game_id: uuid.UUID) -> Game | None:
         """The game, or ``None`` when there is no such game."""
-        gid = as_game_id(game_id)
+        gid = GAME_ID(game_id)
         return await self._run(gid, lambda conn: games.get_game(conn, id=gid))
 
     async def update_game_state(
@@ -189,18 +196,21 @@ class Operations:
         """Write the game's state in one UPDATE. Unchanged values write nothing
         (``changed=False``); a write bumps ``state_version``. With ``expected_version``,
         raises :class:`StaleState` rather than overwrite a newer state."""
-        gid = as_game_id(game_id)
-        if expected_version is not None:
-            as_int64(expected_version, "expected_version", gid, minimum=0)
-        state, new_status = as_game_state(
-            gid,
-            inning=inning,
-            half=half,
-            home_score=home_score,
-            away_score=away_score,
-            outs=outs,
-            status=status,
+        change = validate_input(
+            StateChange,
+            {
+                "game_id": game_id,
+                "inning": inning,
+                "half": half,
+                "home_score": home_score,
+                "away_score": away_score,
+                "outs": outs,
+                "status": status,
+            },
         )
+        gid = change.game_id
+        if expected_version is not None:
+            EXPECTED_VERSION(expected_version, gid)
         attempts = 0
 
         async def work(conn: Executor) -> StateUpdate:
@@ -209,12 +219,12 @@ class Operations:
             written = await games.update_game_state(
                 conn,
                 id=gid,
-                current_inning=state.inning,
-                current_half=state.half,
-                home_score=state.home_score,
-                away_score=state.away_score,
-                outs=outs,
-                status=new_status,
+                current_inning=change.inning,
+                current_half=change.half,
+                home_score=change.home_score,
+                away_score=change.away_score,
+                outs=change.outs,
+                status=change.status,
                 expected_version=expected_version,
             )
             if written is not None:
@@ -224,12 +234,12 @@ class Operations:
             row = await games.update_game_state_or_explain(
                 conn,
                 id=gid,
-                current_inning=state.inning,
-                current_half=state.half,
-                home_score=state.home_score,
-                away_score=state.away_score,
-                outs=outs,
-                status=new_status,
+                current_inning=change.inning,
+                current_half=change.half,
+                home_score=change.home_score,
+                away_score=change.away_score,
+                outs=change.outs,
+                status=change.status,
                 expected_version=expected_version,
             )
             if row is None or row.previous_version is None:
@@ -251,7 +261,7 @@ class Operations:
 
     async def delete_game(self, game_id: uuid.UUID) -> bool:
         """Delete the game and everything that belongs to it; ``False`` if there was none."""
-        gid = as_game_id(game_id)
+        gid = GAME_ID(game_id)
         return await self._run(gid, lambda conn: games.delete_game(conn, id=gid)) > 0
 
     # ---- lineups -------------------------------------------------------------------------
@@ -268,46 +278,50 @@ class Operations:
         batting_order: int | None,
         is_starter: bool,
     ) -> Lineup:
-        gid = as_game_id(game_id)
-        as_int32(team_id, "team_id", gid, minimum=1)
-        if card_id is not None:
-            as_int32(card_id, "card_id", gid, minimum=1)
-        if player_id is not None:
-            as_int32(player_id, "player_id", gid, minimum=1)
-        as_batting_order(batting_order, gid)
-        as_type(position, str, "position", gid)
-        as_type(is_starter, bool, "is_starter", gid)
+        entry = validate_input(
+            LineupEntryData,
+            {
+                "game_id": game_id,
+                "team_id": team_id,
+                "card_id": card_id,
+                "player_id": player_id,
+                "position": position,
+                "batting_order": batting_order,
+                "is_starter": is_starter,
+            },
+        )
+        gid = entry.game_id
 
         async def work(conn: Executor) -> Lineup:
-            added = await lineups.add_lineup_entry(
-                conn,
-                game_id=gid,
-                league_id=league,
-                team_id=team_id,
-                card_id=card_id,
-                player_id=player_id,
-                position=position,
-                batting_order=batting_order,
-                is_starter=is_starter,
-            )
+            added = await lineups.add_lineup_entry(conn, league_id=league, **entry.model_dump())
             if added is not None:
                 return added
-            await _require_game_of_league(conn, gid, league, team_id)
+            await _require_game_of_league(conn, gid, league, entry.team_id)
             stored = await lineups.find_lineup_entry(
-                conn, game_id=gid, team_id=team_id, card_id=card_id, player_id=player_id
+                conn,
+                game_id=gid,
+                team_id=entry.team_id,
+                card_id=entry.card_id,
+                player_id=entry.player_id,
             )
             if stored is not None and (
                 stored.position,
                 stored.batting_order,
                 stored.is_starter,
                 stored.replacing_id,
-            ) == (position, batting_order, is_starter, None):
+            ) == (entry.position, entry.batting_order, entry.is_starter, None):
                 return stored
-            who = f"card {card_id}" if card_id is not None else f"player {player_id}"
+            who = (
+                f"card {entry.card_id}"
+                if entry.card_id is not None
+                else f"player {entry.player_id}"
+            )
             raise ConstraintViolation(
-                f"{who} is already in team {team_id}'s lineup for game {gid}",
+                f"{who} is already in team {entry.team_id}'s lineup for game {gid}",
                 game_id=gid,
-                constraint="lineups_card_once" if card_id is not None else "lineups_player_once",
+                constraint="lineups_card_once"
+                if entry.card_id is not None
+                else "lineups_player_once",
             )
 
         return await self._run(gid, work)
@@ -368,29 +382,29 @@ class Operations:
         """Replace an active lineup entry after play ``after_play`` (0 before the first play).
         The replaced entry goes inactive; the new one inherits its team and batting order.
         Exactly one of ``card_id`` (PD) / ``player_id`` (SBA) is required."""
-        substitution = checked_substitution(
-            game_id=game_id,
-            replacing_id=replacing_id,
-            after_play=after_play,
-            position=position,
-            card_id=card_id,
-            player_id=player_id,
-            batting_order=batting_order,
+        substitution = validate_input(
+            SubstitutionData,
+            {
+                "game_id": game_id,
+                "replacing_id": replacing_id,
+                "after_play": after_play,
+                "position": position,
+                "card_id": card_id,
+                "player_id": player_id,
+                "batting_order": batting_order,
+            },
         )
         return await self._run(
             substitution.game_id, lambda conn: _add_substitution(conn, substitution), atomic=True
         )
 
     async def add_substitutions_batch(
-        self, substitutions: Sequence[Mapping[str, Any]]
+        self, substitutions: Sequence[SubstitutionData | Mapping[str, Any]]
     ) -> list[Lineup]:
-        """:meth:`add_substitution` for each mapping of its keyword arguments, in order, all
-        or nothing, in one statement where they are independent; returns the new rows."""
-        if isinstance(substitutions, (str, bytes)) or not isinstance(substitutions, Sequence):
-            raise InvalidInput(
-                f"substitutions must be a list of mappings, got {type(substitutions).__name__}"
-            )
-        batch = [Substitution.checked(arguments) for arguments in substitutions]
+        """:meth:`add_substitution` for each mapping of its keyword arguments (or
+        :class:`SubstitutionData`), in order, all or nothing, in one statement where they are
+        independent; returns the new rows."""
+        batch = validate_inputs(SubstitutionData, substitutions, field="substitutions")
         if not batch:
             return []
         games_ = {substitution.game_id for substitution in batch}
@@ -398,7 +412,7 @@ class Operations:
         replaced = collections.Counter(s.replaced for s in batch)
         # Two substitutions of one entry depend on each other's order: those go one by one.
         bulk = [s for s in batch if replaced[s.replaced] == 1]
-        payload = _substitutions_json.dump_json([dataclasses.asdict(s) for s in bulk]).decode()
+        payload = _substitutions_json.dump_json(bulk).decode()
 
         async def work(conn: Executor) -> list[Lineup]:
             added = {}
@@ -413,8 +427,8 @@ class Operations:
 
     async def get_active_lineup(self, game_id: uuid.UUID, team_id: int) -> list[Lineup]:
         """A team's active lineup in batting order."""
-        gid = as_game_id(game_id)
-        as_int32(team_id, "team_id", gid)
+        gid = GAME_ID(game_id)
+        TEAM_ID(team_id, gid)
         return await self._run(
             gid, lambda conn: lineups.get_active_lineup(conn, game_id=gid, team_id=team_id)
         )
@@ -448,8 +462,8 @@ class Operations:
         ``expected_version``): a game's states after one another leave what the last leaves,
         its ``outs`` / ``status`` left ``None`` keeping the earlier ones'. A state of an
         unknown game raises :class:`GameNotFound`."""
-        batch = _sequence_of(PlayData, plays_, "plays")
-        changes = _sequence_of(StateChange, states, "states")
+        batch = validate_inputs(PlayData, plays_, field="plays")
+        changes = validate_inputs(StateChange, states, field="states")
         by_game: dict[uuid.UUID, list[PlayData]] = {}
         for data in batch:
             by_game.setdefault(data.game_id, []).append(data)
@@ -519,7 +533,7 @@ class Operations:
         after = validate_input(GameState, state, game_id=data.game_id)
         gid = data.game_id
         if expected_version is not None:
-            as_int64(expected_version, "expected_version", gid, minimum=0)
+            EXPECTED_VERSION(expected_version, gid)
 
         async def work(conn: Executor) -> RecordedPlay:
             row = await plays.record_play(
@@ -573,7 +587,7 @@ class Operations:
 
     async def get_plays(self, game_id: uuid.UUID) -> list[Play]:
         """Every play of the game in order."""
-        gid = as_game_id(game_id)
+        gid = GAME_ID(game_id)
         return await self._run(gid, lambda conn: plays.get_plays(conn, game_id=gid))
 
     # ---- rosters -------------------------------------------------------------------------
@@ -586,35 +600,32 @@ class Operations:
         card_id: int | None,
         player_id: int | None,
     ) -> RosterLink:
-        gid = as_game_id(game_id)
-        as_int32(team_id, "team_id", gid, minimum=1)
-        as_int32(
-            card_id if card_id is not None else player_id or 0, "card_id/player_id", gid, minimum=1
+        entry = validate_input(
+            RosterEntryData,
+            {"game_id": game_id, "team_id": team_id, "card_id": card_id, "player_id": player_id},
         )
+        gid = entry.game_id
 
         async def work(conn: Executor) -> RosterLink:
-            link = await rosters.add_roster_link(
-                conn,
-                game_id=gid,
-                league_id=league,
-                team_id=team_id,
-                card_id=card_id,
-                player_id=player_id,
-            )
+            link = await rosters.add_roster_link(conn, league_id=league, **entry.model_dump())
             if link is not None:
                 return link
-            await _require_game_of_league(conn, gid, league, team_id)
+            await _require_game_of_league(conn, gid, league, entry.team_id)
             stored = await rosters.find_roster_link(
-                conn, game_id=gid, card_id=card_id, player_id=player_id
+                conn, game_id=gid, card_id=entry.card_id, player_id=entry.player_id
             )
-            if stored is not None and stored.team_id == team_id:
+            if stored is not None and stored.team_id == entry.team_id:
                 return stored
-            who = f"card {card_id}" if card_id is not None else f"player {player_id}"
+            who = (
+                f"card {entry.card_id}"
+                if entry.card_id is not None
+                else f"player {entry.player_id}"
+            )
             raise ConstraintViolation(
                 f"{who} is already on another team's roster in game {gid}",
                 game_id=gid,
                 constraint="roster_links_card_key"
-                if card_id is not None
+                if entry.card_id is not None
                 else "roster_links_player_key",
             )
 
@@ -635,9 +646,8 @@ class Operations:
         return SbaRosterLinkData.from_link(link)
 
     async def _get_roster(self, game_id: uuid.UUID, team_id: int | None) -> list[RosterLink]:
-        gid = as_game_id(game_id)
-        if team_id is not None:
-            as_int32(team_id, "team_id", gid)
+        gid = GAME_ID(game_id)
+        ROSTER_TEAM_ID(team_id, gid)
         return await self._run(
             gid, lambda conn: rosters.get_roster(conn, game_id=gid, team_id=team_id)
         )
@@ -658,8 +668,8 @@ class Operations:
 
     async def remove_roster_entry(self, game_id: uuid.UUID, roster_id: int) -> bool:
         """Remove one roster link; ``False`` when it was not there."""
-        gid = as_game_id(game_id)
-        as_int64(roster_id, "roster_id", gid)
+        gid = GAME_ID(game_id)
+        ROSTER_ID(roster_id, gid)
         removed = await self._run(
             gid, lambda conn: rosters.remove_roster_entry(conn, game_id=gid, id=roster_id)
         )
@@ -671,10 +681,8 @@ class Operations:
         self, game_id: uuid.UUID, connected_users: JsonValue | None = None
     ) -> GameSession:
         """Open the game's session (returns the existing one when already open)."""
-        gid = as_game_id(game_id)
-        users = as_stored_json(
-            {} if connected_users is None else connected_users, "connected_users", gid
-        )
+        gid = GAME_ID(game_id)
+        users = CONNECTED_USERS({} if connected_users is None else connected_users, gid)
         return await self._run(
             gid,
             lambda conn: _required(
@@ -686,8 +694,8 @@ class Operations:
         self, game_id: uuid.UUID, state_snapshot: JsonValue
     ) -> GameSession:
         """Store the engine's latest state snapshot for the game."""
-        gid = as_game_id(game_id)
-        snapshot = as_stored_json(state_snapshot, "state_snapshot", gid)
+        gid = GAME_ID(game_id)
+        snapshot = STATE_SNAPSHOT(state_snapshot, gid)
         return await self._run(
             gid,
             lambda conn: _required(
@@ -698,7 +706,7 @@ class Operations:
 
     async def get_game_session(self, game_id: uuid.UUID) -> GameSession | None:
         """The game's session, if one was opened."""
-        gid = as_game_id(game_id)
+        gid = GAME_ID(game_id)
         return await self._run(gid, lambda conn: sessions.get_game_session(conn, game_id=gid))
 
     # ---- rolls ---------------------------------------------------------------------------
@@ -712,7 +720,7 @@ class Operations:
         batch with one id and other content) raises :class:`ConstraintViolation` and stores
         nothing of the batch. A roll is a :class:`RollRecord`, its dict, or the engine's dice
         object (read by attribute, see :class:`RollRecord`)."""
-        batch = _distinct_rolls(checked_rolls(rolls))
+        batch = _distinct_rolls(validate_inputs(RollRecord, rolls, field="rolls"))
         if not batch:
             return 0
         # An error names the batch's game only when it has one: "game X does not exist" must
@@ -734,7 +742,7 @@ class Operations:
 
     async def get_rolls_for_game(self, game_id: uuid.UUID) -> list[Roll]:
         """The game's rolls in the order they were handed over."""
-        gid = as_game_id(game_id)
+        gid = GAME_ID(game_id)
         return await self._run(gid, lambda conn: rolls.get_rolls_for_game(conn, game_id=gid))
 
     # ---- recovery ------------------------------------------------------------------------
@@ -745,8 +753,8 @@ class Operations:
         """The whole game (game, every lineup entry, plays, roster, session, and rolls when
         asked) read by one statement, so from one consistent snapshot; ``None`` for an
         unknown game."""
-        gid = as_game_id(game_id)
-        as_type(include_rolls, bool, "include_rolls", gid)
+        gid = GAME_ID(game_id)
+        INCLUDE_ROLLS(include_rolls, gid)
         rows = await self._run(
             gid,
             lambda conn: games.load_game_state(conn, game_id=gid, include_rolls=include_rolls),
@@ -822,8 +830,8 @@ class Operations:
         """A rollback building block: ``delete`` run after the game's row lock is taken, as
         :meth:`rollback_to_play` does (writers share-lock the game row, so they finish before
         the delete, or start after it); 0 for an unknown game."""
-        gid = as_game_id(game_id)
-        as_int32(play_number, "play_number", gid)
+        gid = GAME_ID(game_id)
+        DELETE_AFTER(play_number, gid)
 
         async def work(conn: Executor) -> int:
             if await games.get_game_for_update(conn, id=gid) is None:
@@ -839,8 +847,8 @@ class Operations:
         plays kept. A completed game rolled back to an earlier play is active again; to its
         last play, it stays completed. Takes the game's row lock first, so no writer
         interleaves."""
-        gid = as_game_id(game_id)
-        as_int32(play_number, "play_number", gid, minimum=0)
+        gid = GAME_ID(game_id)
+        ROLLBACK_TO(play_number, gid)
 
         async def work(conn: Executor) -> RollbackResult:
             if await games.get_game_for_update(conn, id=gid) is None:
@@ -900,9 +908,8 @@ class Operations:
         self, game_id: uuid.UUID, lineup_id: int | None = None
     ) -> list[BatterLine]:
         """Batting line of each lineup entry (or of one)."""
-        gid = as_game_id(game_id)
-        if lineup_id is not None:
-            as_int64(lineup_id, "lineup_id", gid)
+        gid = GAME_ID(game_id)
+        LINEUP_ID(lineup_id, gid)
         return await self._run(
             gid, lambda conn: stats.get_batter_stats(conn, game_id=gid, lineup_id=lineup_id)
         )
@@ -911,16 +918,15 @@ class Operations:
         self, game_id: uuid.UUID, lineup_id: int | None = None
     ) -> list[PitcherLine]:
         """Pitching line of each lineup entry that pitched (or of one)."""
-        gid = as_game_id(game_id)
-        if lineup_id is not None:
-            as_int64(lineup_id, "lineup_id", gid)
+        gid = GAME_ID(game_id)
+        LINEUP_ID(lineup_id, gid)
         return await self._run(
             gid, lambda conn: stats.get_pitcher_stats(conn, game_id=gid, lineup_id=lineup_id)
         )
 
     async def get_box_score(self, game_id: uuid.UUID) -> BoxScore:
         """Both teams' runs, hits and errors and every player's line, in one round trip."""
-        gid = as_game_id(game_id)
+        gid = GAME_ID(game_id)
         lines = await self._run(gid, lambda conn: stats.get_box_score(conn, game_id=gid))
         if lines:
             first = lines[0]
@@ -984,87 +990,9 @@ def _consecutive(batch: list[PlayData]) -> bool:
     )
 
 
-def _sequence_of(model: type[M], values: object, field: str) -> list[M]:
-    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
-        raise InvalidInput(
-            f"{field} must be a list of {model.__name__}, got {type(values).__name__}"
-        )
-    return [validate_input(model, value) for value in values]
-
-
-def checked_rolls(rolls_: object) -> list[RollRecord]:
-    """``rolls_`` as a list of valid rolls, else :class:`InvalidInput`."""
-    return _sequence_of(RollRecord, rolls_, "rolls")
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class Substitution:
-    """The checked arguments of one ``add_substitution``."""
-
-    game_id: uuid.UUID
-    replacing_id: int
-    after_play: int
-    position: str
-    card_id: int | None
-    player_id: int | None
-    batting_order: int | None
-
-    @classmethod
-    def checked(cls, arguments: object) -> Substitution:
-        if not isinstance(arguments, Mapping):
-            raise InvalidInput(
-                f"a substitution must be a mapping of add_substitution's arguments, got "
-                f"{type(arguments).__name__}"
-            )
-        values = {"card_id": None, "player_id": None, "batting_order": None, **arguments}
-        unknown = set(values) - {field.name for field in dataclasses.fields(cls)}
-        missing = {"game_id", "replacing_id", "after_play", "position"} - set(values)
-        if unknown or missing:
-            raise InvalidInput(
-                f"a substitution takes add_substitution's arguments; unknown {sorted(unknown)}, "
-                f"missing {sorted(missing)}"
-            )
-        return checked_substitution(**values)
-
-    @property
-    def replaced(self) -> tuple[uuid.UUID, int]:
-        return self.game_id, self.replacing_id
-
-
-def checked_substitution(
-    *,
-    game_id: object,
-    replacing_id: object,
-    after_play: object,
-    position: object,
-    card_id: object,
-    player_id: object,
-    batting_order: object,
-) -> Substitution:
-    """``add_substitution``'s arguments checked (for the operation and the persister
-    alike), else :class:`InvalidInput` naming the one refused."""
-    gid = as_game_id(game_id)
-    if (card_id is None) == (player_id is None):
-        raise InvalidInput("give exactly one of card_id (PD) or player_id (SBA)", game_id=gid)
-    replacing = as_int64(replacing_id, "replacing_id", gid, minimum=1)
-    after = as_int32(after_play, "after_play", gid, minimum=0)
-    who = as_int32(
-        card_id if card_id is not None else player_id, "card_id/player_id", gid, minimum=1
-    )
-    return Substitution(
-        game_id=gid,
-        replacing_id=replacing,
-        after_play=after,
-        card_id=None if card_id is None else who,
-        player_id=None if player_id is None else who,
-        batting_order=as_batting_order(batting_order, gid),
-        position=as_type(position, str, "position", gid),
-    )
-
-
-async def _add_substitution(conn: Executor, sub: Substitution) -> Lineup:
+async def _add_substitution(conn: Executor, sub: SubstitutionData) -> Lineup:
     gid = sub.game_id
-    added = await lineups.add_substitution(conn, **dataclasses.asdict(sub))
+    added = await lineups.add_substitution(conn, **sub.model_dump())
     if added is not None:
         return added
     game = await games.get_game(conn, id=gid)

@@ -34,32 +34,33 @@ import logging
 import time
 import uuid
 import warnings
-from collections.abc import Generator, Iterator, Mapping, Sequence
+from collections.abc import Generator, Mapping, Sequence
 from types import TracebackType
-from typing import Any, Generic, Self, TypeAlias, TypeVar
+from typing import Annotated, Any, Generic, Self, TypeAlias, TypeVar
 
-import asyncpg
-from pydantic import JsonValue
+from pydantic import Field, InstanceOf, JsonValue, StrictInt
 
 from gamedb.database import Database, Transaction
 from gamedb.errors import (
-    DRIVER_ERRORS,
     GameDBError,
     InvalidInput,
+    PersisterClosed,
+    StatementTimeout,
+    StreamStopped,
     TransientError,
-    is_transient,
-    translate,
 )
 from gamedb.models import (
+    GAME_ID,
+    ROLLBACK_TO,
+    STATE_SNAPSHOT,
     PlayData,
     RollbackResult,
     RollRecord,
     StateChange,
-    validate_input,
+    SubstitutionData,
 )
-from gamedb.operations import Substitution, checked_rolls, checked_substitution
-from gamedb.retry import RetryPolicy
-from gamedb.validation import as_game_id, as_game_state, as_int32, as_stored_json, shown
+from gamedb.retry import RetryPolicy, retrying
+from gamedb.validation import Argument, validate_input, validate_inputs
 from gamedb_gen.models import GameStatus, Half, Lineup
 
 __all__ = [
@@ -90,28 +91,6 @@ class WriteKind(enum.StrEnum):
     SUBSTITUTION = "substitution"
     SESSION_SNAPSHOT = "session_snapshot"
     ROLLBACK = "rollback"
-
-
-class StreamStopped(GameDBError):
-    """An earlier write of the game failed permanently, so this one was not written (or was
-    refused at hand-off); ``cause`` is that earlier failure."""
-
-    def __init__(self, game_id: uuid.UUID, cause: GameDBError) -> None:
-        super().__init__(
-            f"game {game_id}: write stream stopped after earlier failure: {cause}",
-            game_id=game_id,
-        )
-        self.cause = cause
-
-
-class PersisterClosed(GameDBError):
-    """The persister is closed, or closed before this write could be committed."""
-
-    def __init__(
-        self, message: str, *, game_id: uuid.UUID | None = None, in_flight: bool = False
-    ) -> None:
-        super().__init__(message, game_id=game_id)
-        self.in_flight = in_flight
 
 
 class WriteHandle(Generic[T]):
@@ -216,7 +195,12 @@ class _RollbackWrite:
 
 
 _Payload: TypeAlias = (
-    PlayData | StateChange | tuple[RollRecord, ...] | Substitution | _SnapshotWrite | _RollbackWrite
+    PlayData
+    | StateChange
+    | tuple[RollRecord, ...]
+    | SubstitutionData
+    | _SnapshotWrite
+    | _RollbackWrite
 )
 
 
@@ -241,7 +225,7 @@ class _Write:
             return f"rollback to play {payload.play_number}"
         if isinstance(payload, tuple):
             return f"{len(payload)} rolls ({', '.join(r.roll_id for r in payload[:3])}...)"
-        if isinstance(payload, Substitution):
+        if isinstance(payload, SubstitutionData):
             return f"substitution for lineup entry {payload.replacing_id}"
         if isinstance(payload, StateChange):
             return (
@@ -274,6 +258,14 @@ class _Group:
 
 class _Oversized(Exception):
     """A group's statement ran into ``statement_timeout``: it must be split, not re-run."""
+
+
+_AtLeastOne = Annotated[StrictInt, Field(ge=1)]
+_MAX_QUEUED: Argument[int] = Argument("max_queued", _AtLeastOne)
+_MAX_GROUP: Argument[int] = Argument("max_group", _AtLeastOne)
+_WORKERS: Argument[int | None] = Argument("workers", _AtLeastOne | None)
+_GAMES_PER_GROUP: Argument[int | None] = Argument("games_per_group", _AtLeastOne | None)
+_RETRY: Argument[RetryPolicy | None] = Argument("retry", InstanceOf[RetryPolicy] | None)
 
 
 class GamePersister:
@@ -332,21 +324,11 @@ class GamePersister:
         games_per_group: int | None = None,
     ) -> None:
         self._db = db
-        self._max_queued = _at_least_one(max_queued, "max_queued")
-        self._max_group = _at_least_one(max_group, "max_group")
-        if retry is not None and not isinstance(retry, RetryPolicy):
-            raise InvalidInput(f"retry must be a RetryPolicy, got {type(retry).__name__}")
-        self._retry = retry or RetryPolicy()
-        self._workers = (
-            max(1, db.max_connections // 2)
-            if workers is None
-            else _at_least_one(workers, "workers")
-        )
-        self._games_per_group = (
-            self._max_group
-            if games_per_group is None
-            else _at_least_one(games_per_group, "games_per_group")
-        )
+        self._max_queued = _MAX_QUEUED(max_queued)
+        self._max_group = _MAX_GROUP(max_group)
+        self._retry = _RETRY(retry) or RetryPolicy()
+        self._workers = _WORKERS(workers) or max(1, db.max_connections // 2)
+        self._games_per_group = _GAMES_PER_GROUP(games_per_group) or self._max_group
         self._streams: dict[uuid.UUID, _Stream] = {}
         self._failures: dict[uuid.UUID, GameDBError] = {}
         self._ready: asyncio.Queue[_Stream] = asyncio.Queue()
@@ -408,7 +390,7 @@ class GamePersister:
         """Wait until every write queued so far (of ``game_id``, or of every game) has
         committed or failed. For one game, raises :class:`StreamStopped` when the game's
         stream is stopped; without a game, check :meth:`failure`."""
-        gid = None if game_id is None else as_game_id(game_id)
+        gid = None if game_id is None else GAME_ID(game_id)
         streams = (
             list(self._streams.values())
             if gid is None
@@ -498,32 +480,25 @@ class GamePersister:
         """Queue the game's state (see :meth:`Database.update_game_state`). States queued
         one after another are written as the last leaves them: ``outs`` / ``status`` left
         ``None`` keep the earlier ones'."""
-        gid = as_game_id(game_id)
-        state, new_status = as_game_state(
-            gid,
-            inning=inning,
-            half=half,
-            home_score=home_score,
-            away_score=away_score,
-            outs=outs,
-            status=status,
+        change = validate_input(
+            StateChange,
+            {
+                "game_id": game_id,
+                "inning": inning,
+                "half": half,
+                "home_score": home_score,
+                "away_score": away_score,
+                "outs": outs,
+                "status": status,
+            },
         )
-        change = StateChange.model_construct(
-            game_id=gid,
-            inning=state.inning,
-            half=state.half,
-            home_score=state.home_score,
-            away_score=state.away_score,
-            outs=None if outs is None else state.outs,
-            status=new_status,
-        )
-        return await self._hand_off(gid, WriteKind.GAME_STATE, change)
+        return await self._hand_off(change.game_id, WriteKind.GAME_STATE, change)
 
     async def save_rolls(
         self, rolls_: Sequence[RollRecord | Mapping[str, Any]]
     ) -> WriteHandle[None]:
         """Queue a batch of one game's rolls (see :meth:`Database.save_rolls_batch`)."""
-        batch = tuple(checked_rolls(rolls_))
+        batch = tuple(validate_inputs(RollRecord, rolls_, field="rolls"))
         if not batch:
             done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             done.set_result(None)
@@ -547,14 +522,17 @@ class GamePersister:
     ) -> WriteHandle[Lineup]:
         """Queue a substitution (see :meth:`Database.add_substitution`); the handle gives the
         new lineup row."""
-        substitution = checked_substitution(
-            game_id=game_id,
-            replacing_id=replacing_id,
-            after_play=after_play,
-            position=position,
-            card_id=card_id,
-            player_id=player_id,
-            batting_order=batting_order,
+        substitution = validate_input(
+            SubstitutionData,
+            {
+                "game_id": game_id,
+                "replacing_id": replacing_id,
+                "after_play": after_play,
+                "position": position,
+                "card_id": card_id,
+                "player_id": player_id,
+                "batting_order": batting_order,
+            },
         )
         return await self._hand_off(substitution.game_id, WriteKind.SUBSTITUTION, substitution)
 
@@ -563,8 +541,8 @@ class GamePersister:
     ) -> WriteHandle[None]:
         """Queue the engine's state snapshot (of consecutive queued ones only the last is
         written). The snapshot is copied at hand-off, so the engine may keep mutating its own."""
-        gid = as_game_id(game_id)
-        snapshot = as_stored_json(state_snapshot, "state_snapshot", gid)
+        gid = GAME_ID(game_id)
+        snapshot = STATE_SNAPSHOT(state_snapshot, gid)
         return await self._hand_off(gid, WriteKind.SESSION_SNAPSHOT, _SnapshotWrite(snapshot))
 
     async def rollback_to_play(
@@ -572,20 +550,20 @@ class GamePersister:
     ) -> WriteHandle[RollbackResult]:
         """Queue a rollback to just after ``play_number`` (see :meth:`Database.rollback_to_play`).
         It applies after every earlier write of the game and before every later one."""
-        gid = as_game_id(game_id)
-        as_int32(play_number, "play_number", gid, minimum=0)
-        return await self._hand_off(gid, WriteKind.ROLLBACK, _RollbackWrite(play_number))
+        gid = GAME_ID(game_id)
+        number = ROLLBACK_TO(play_number, gid)
+        return await self._hand_off(gid, WriteKind.ROLLBACK, _RollbackWrite(number))
 
     # ---- state ---------------------------------------------------------------------------
 
     def failure(self, game_id: uuid.UUID | str) -> GameDBError | None:
         """The error that stopped the game's stream, or ``None`` while it runs."""
-        return self._failures.get(as_game_id(game_id))
+        return self._failures.get(GAME_ID(game_id))
 
     def resume(self, game_id: uuid.UUID | str) -> GameDBError | None:
         """Accept writes for a stopped game again (once the engine has dealt with the
         failure, e.g. reloaded the game); returns the error that had stopped it."""
-        return self._failures.pop(as_game_id(game_id), None)
+        return self._failures.pop(GAME_ID(game_id), None)
 
     @property
     def metrics(self) -> PersisterMetrics:
@@ -830,80 +808,46 @@ class GamePersister:
     async def _commit(self, groups: list[_Group]) -> None:
         """Apply ``groups`` in one transaction, re-running all of it on transient failures;
         raises :class:`_Oversized` when more than one write ran into ``statement_timeout``."""
-        started = time.monotonic()
-        attempt = 0
         size = sum(len(group.writes) for group in groups)
         game_id = groups[0].stream.game_id if len(groups) == 1 else None
-        while True:
+
+        async def attempt() -> None:
             try:
                 async with self._db.transaction() as tx:
                     await _apply(tx, groups)
-                return
-            except Exception as exc:
-                if _timed_out(exc) and size > 1:
+            except StatementTimeout as exc:
+                if size > 1:
                     raise _Oversized from exc
-                if _retryable(exc):
-                    delay = self._retry.delay(attempt)
-                    elapsed = time.monotonic() - started
-                    if (
-                        attempt + 1 < self._retry.max_attempts
-                        and elapsed + delay < self._retry.deadline
-                    ):
-                        attempt += 1
-                        self._retries += 1
-                        log.debug(
-                            "gamedb persister retrying %d writes of %d games (attempt %d): %r",
-                            size,
-                            len(groups),
-                            attempt,
-                            exc,
-                        )
-                        await asyncio.sleep(delay)
-                        continue
-                    raise TransientError(
-                        f"{_whose(game_id)}gave up after {attempt + 1} attempts in "
-                        f"{elapsed:.1f} s: {exc}",
-                        game_id=game_id,
-                    ) from exc
-                if isinstance(exc, GameDBError):
-                    raise
-                if isinstance(exc, DRIVER_ERRORS):
-                    raise translate(exc, game_id=game_id) from exc
-                raise GameDBError(
-                    f"{_whose(game_id)}unexpected error writing {size} writes: {exc!r}",
-                    game_id=game_id,
-                ) from exc
+                raise
+
+        try:
+            await retrying(
+                attempt,
+                policy=self._retry,
+                what=f"persister group of {size} writes of {len(groups)} games",
+                game_id=game_id,
+                retryable=_retryable,
+                on_retry=self._count_retry,
+                log=log,
+            )
+        except (GameDBError, _Oversized):
+            raise
+        except Exception as exc:
+            raise GameDBError(
+                f"{'' if game_id is None else f'game {game_id}: '}unexpected error writing "
+                f"{size} writes: {exc!r}",
+                game_id=game_id,
+            ) from exc
+
+    def _count_retry(self) -> None:
+        self._retries += 1
 
 
-def _whose(game_id: uuid.UUID | None) -> str:
-    return "" if game_id is None else f"game {game_id}: "
-
-
-def _at_least_one(value: object, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InvalidInput(f"{name} must be an integer of at least 1, got {shown(value)}")
-    return value
-
-
-def _causes(exc: BaseException) -> Iterator[BaseException]:
-    seen: BaseException | None = exc
-    while seen is not None:
-        yield seen
-        seen = seen.__cause__
-
-
-def _timed_out(exc: BaseException) -> bool:
-    return any(isinstance(cause, asyncpg.QueryCanceledError) for cause in _causes(exc))
-
-
-def _retryable(exc: BaseException) -> bool:
-    # Beyond is_transient: a lone write cancelled by statement_timeout (a long lock). Every
-    # write of the persister is keyed, so running the transaction again is always safe.
-    return any(
-        isinstance(cause, (TransientError, asyncpg.QueryCanceledError))
-        or (isinstance(cause, DRIVER_ERRORS) and is_transient(cause))
-        for cause in _causes(exc)
-    )
+def _retryable(error: GameDBError) -> bool:
+    # Beyond is_transient: a full pool, and a lone write cancelled by statement_timeout (a
+    # long lock); the writes are the persister's own, and every one is keyed, so running the
+    # transaction again is always safe.
+    return isinstance(error, TransientError)
 
 
 _CHECKS_PLAYS = frozenset({WriteKind.ROLLS, WriteKind.SUBSTITUTION})
@@ -967,12 +911,10 @@ async def _apply_round(tx: Transaction, groups: list[_Group]) -> None:
     for rolls_ in roll_rounds:
         await tx.save_rolls_batch(rolls_)
     substituted = [
-        (w, w.payload) for g in groups for w in g.writes if isinstance(w.payload, Substitution)
+        (w, w.payload) for g in groups for w in g.writes if isinstance(w.payload, SubstitutionData)
     ]
     if substituted:
-        added = await tx.add_substitutions_batch(
-            [dataclasses.asdict(substitution) for _, substitution in substituted]
-        )
+        added = await tx.add_substitutions_batch([substitution for _, substitution in substituted])
         for (write, _), lineup in zip(substituted, added, strict=True):
             write.result = lineup
     for group in groups:

@@ -1,103 +1,94 @@
-"""Checks on the arguments of operations and hand-offs, each failing with
-:class:`gamedb.errors.InvalidInput` that names the argument, before anything reaches the
-database::
+"""Where pydantic's verdict on an argument becomes :class:`gamedb.errors.InvalidInput`.
 
-    gid = as_game_id(game_id)
-    team = as_int32(team_id, "team_id", gid, minimum=1)
+The arguments themselves are declared once, in :mod:`gamedb.models`: the input models
+(:class:`~gamedb.models.PlayData`, :class:`~gamedb.models.StateChange`, ...) and the
+:class:`Argument` of each argument that stands alone. The operations and the persister's
+hand-offs check through them alike, so both refuse the same values with the same error::
+
+    play = validate_input(PlayData, play)       # a PlayData, or InvalidInput naming the field
+    team_id = TEAM_ID(team_id, game_id)          # an Argument of gamedb.models
 """
 
 from __future__ import annotations
 
-import enum
 import uuid
-from typing import TypeVar
+from collections.abc import Mapping, Sequence
+from typing import Any, Generic, TypeVar
 
-from pydantic import JsonValue, TypeAdapter, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from gamedb.errors import InvalidInput
-from gamedb.models import GameState, validate_input
-from gamedb_gen.models import GameStatus, Half
-from gamedb_schema.payloads import StoredJson
 
-__all__ = [
-    "as_batting_order",
-    "as_enum",
-    "as_game_id",
-    "as_game_state",
-    "as_int32",
-    "as_int64",
-    "as_stored_json",
-    "as_type",
-    "shown",
-]
+__all__ = ["Argument", "shown", "validate_input", "validate_inputs"]
 
 T = TypeVar("T")
-E = TypeVar("E", bound=enum.Enum)
-_stored_json: TypeAdapter[JsonValue] = TypeAdapter(StoredJson)
+M = TypeVar("M", bound=BaseModel)
 
 
-def as_enum(kind: type[E], value: object, field: str, game_id: uuid.UUID | None = None) -> E:
-    """``value`` as a member of the enum ``kind``."""
-    try:
-        return kind(value)
-    except ValueError:
-        allowed = ", ".join(str(member.value) for member in kind)
-        raise InvalidInput(
-            f"{field} must be one of {allowed}, got {shown(value)}", game_id=game_id
-        ) from None
+class Argument(Generic[T]):
+    """One argument of the operations: its name, and its type with its bounds (an
+    ``Annotated`` pydantic type). Calling it checks a value::
+
+        TEAM_ID: Argument[int] = Argument("team_id", Int32)
+        team_id = TEAM_ID(value, game_id)   # the value, or InvalidInput naming team_id
+    """
+
+    __slots__ = ("_adapter", "name")
+
+    def __init__(self, name: str, kind: Any) -> None:
+        self.name = name
+        self._adapter: TypeAdapter[T] = TypeAdapter(kind)
+
+    def __call__(self, value: object, game_id: uuid.UUID | None = None) -> T:
+        try:
+            return self._adapter.validate_python(value)
+        except ValidationError as exc:
+            raise _invalid(self.name, exc, game_id) from exc
 
 
-def as_game_id(value: object) -> uuid.UUID:
-    """``value`` as a game id: a UUID, or its text."""
-    if isinstance(value, uuid.UUID):
+def validate_input(model: type[M], value: object, *, game_id: uuid.UUID | None = None) -> M:
+    """``value`` (a ``model``, or the mapping of its fields) as a ``model``."""
+    if isinstance(value, model):
         return value
     try:
-        if not isinstance(value, str):
-            raise ValueError
-        return uuid.UUID(value)
-    except ValueError:
-        raise InvalidInput(f"game_id must be a UUID, got {shown(value)}") from None
+        return model.model_validate(value)
+    except ValidationError as exc:
+        raise _invalid(model.__name__, exc, _game_of(value) or game_id) from exc
 
 
-def as_int32(value: object, field: str, game_id: uuid.UUID, *, minimum: int = -(2**31)) -> int:
-    """``value`` if it is an int (not a bool) that fits a PostgreSQL integer."""
-    return _integer(value, field, game_id, minimum=minimum, limit=2**31)
-
-
-def as_int64(value: object, field: str, game_id: uuid.UUID, *, minimum: int = -(2**63)) -> int:
-    """``value`` if it is an int (not a bool) that fits a PostgreSQL bigint."""
-    return _integer(value, field, game_id, minimum=minimum, limit=2**63)
-
-
-def _integer(value: object, field: str, game_id: uuid.UUID, *, minimum: int, limit: int) -> int:
-    # asyncpg would send int(3.7) as 3 and True as 1: a wrong row rather than an error.
-    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value < limit:
+def validate_inputs(
+    model: type[M], values: object, *, field: str, game_id: uuid.UUID | None = None
+) -> list[M]:
+    """``values`` (a list, or another sequence that is not text) each as a ``model``."""
+    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
         raise InvalidInput(
-            f"{field} must be an integer from {minimum} to {limit - 1}, got {shown(value)}",
+            f"{field} must be a list of {model.__name__}, got {type(values).__name__}",
             game_id=game_id,
         )
-    return value
+    return [validate_input(model, value, game_id=game_id) for value in values]
 
 
-def as_batting_order(value: object, game_id: uuid.UUID) -> int | None:
-    """``value`` if it is ``None`` or a batting slot, 1 to 9."""
-    if value is None:
-        return None
-    slot = as_int32(value, "batting_order", game_id)
-    if not 1 <= slot <= 9:
-        raise InvalidInput(f"batting_order must be 1-9, got {slot}", game_id=game_id)
-    return slot
+def _invalid(what: str, exc: ValidationError, game_id: uuid.UUID | None) -> InvalidInput:
+    """The one translation of pydantic's errors: each refused field and why, never its value
+    (which may be too long to print, or a secret)."""
+    problems = "; ".join(
+        f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}"
+        if error["loc"]
+        else error["msg"]
+        for error in exc.errors(include_url=False)
+    )
+    return InvalidInput(f"invalid {what}: {problems}", game_id=game_id)
 
 
-def as_type(value: object, kind: type[T], field: str, game_id: uuid.UUID) -> T:
-    """``value`` if it is a ``kind``."""
-    # asyncpg refuses these too, but its message repr()s the value: for an integer too long
-    # to print that raises ValueError instead.
-    if not isinstance(value, kind):
-        raise InvalidInput(
-            f"{field} must be a {kind.__name__}, got {type(value).__name__}", game_id=game_id
-        )
-    return value
+def _game_of(value: object) -> uuid.UUID | None:
+    """The game a refused mapping names, when it names one readably."""
+    game_id = value.get("game_id") if isinstance(value, Mapping) else None
+    if isinstance(game_id, str):
+        try:
+            return uuid.UUID(game_id)
+        except ValueError:
+            return None
+    return game_id if isinstance(game_id, uuid.UUID) else None
 
 
 def shown(value: object) -> str:
@@ -107,39 +98,3 @@ def shown(value: object) -> str:
     except ValueError:  # an integer beyond sys.get_int_max_str_digits()
         return f"an {type(value).__name__} too long to print"
     return text if len(text) <= 60 else f"{text[:57]}..."
-
-
-def as_stored_json(value: JsonValue, field: str, game_id: uuid.UUID) -> JsonValue:
-    """``value`` if jsonb stores it unchanged (see :data:`gamedb_schema.payloads.StoredJson`)."""
-    try:
-        return _stored_json.validate_python(value)
-    except ValidationError as exc:
-        problem = exc.errors(include_url=False)[0]["msg"]
-        raise InvalidInput(f"{field} is not storable JSON: {problem}", game_id=game_id) from None
-
-
-def as_game_state(
-    game_id: uuid.UUID,
-    *,
-    inning: object,
-    half: Half | str,
-    home_score: object,
-    away_score: object,
-    outs: object,
-    status: GameStatus | str | None,
-) -> tuple[GameState, GameStatus | None]:
-    """The arguments of ``update_game_state`` checked: the state (``outs=None``, which keeps
-    the stored outs, checks as 0) and the new status (``None`` keeps the stored one)."""
-    state = validate_input(
-        GameState,
-        {
-            "inning": inning,
-            "half": half,
-            "home_score": home_score,
-            "away_score": away_score,
-            "outs": 0 if outs is None else outs,
-        },
-        game_id=game_id,
-    )
-    new_status = None if status is None else as_enum(GameStatus, status, "status", game_id)
-    return state, new_status

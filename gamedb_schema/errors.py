@@ -30,4 +30,6 @@ class ConfigurationError(GameDBError, ValueError):
 
 
 class MigrationError(GameDBError):
-    """dbmate (or pg_dump) failed; the message carries its output (without the password)."""
+    """Migrating failed: dbmate's or pg_dump's complaint (without the password), another
+    migrator holding the lock too long, or a database that is not migrated. When dbmate
+    reported a server error, ``__cause__`` is asyncpg's exception of its SQLSTATE."""

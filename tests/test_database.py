@@ -21,6 +21,7 @@ from gamedb import (
     TransientError,
 )
 from gamedb.retry import RetryPolicy
+from gamedb.settings import Settings
 from tests.factories import play_dict, set_up_game
 
 SENTINEL = "s3ntinel-Pa55word"
@@ -197,6 +198,18 @@ async def test_malformed_database_url_is_a_configuration_error(url: str) -> None
     with pytest.raises(ConfigurationError) as caught:
         await Database.connect(url)
     assert isinstance(caught.value, ValueError)
+
+
+async def test_a_misspelt_setting_is_refused_naming_it_and_the_valid_ones(
+    database_url: str,
+) -> None:
+    with pytest.raises(ConfigurationError) as refused:
+        await Database.connect(database_url, db_pool_sise=2)
+    message = str(refused.value)
+    assert "'db_pool_sise'" in message and "did you mean 'db_pool_size'" in message
+    assert all(name in message for name in Settings.model_fields)
+    with pytest.raises(ConfigurationError, match="'pool_timeout'"):
+        await Database.connect(settings=Settings.load(database_url=database_url), pool_timeout=1)
 
 
 async def test_password_never_appears(database_url: str, caplog: pytest.LogCaptureFixture) -> None:

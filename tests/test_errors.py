@@ -6,6 +6,7 @@ with its own type."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 import time
 import urllib.parse
@@ -18,8 +19,10 @@ import pytest
 from gamedb import (
     AuthenticationFailed,
     ConnectionFailed,
+    ConstraintViolation,
     Database,
     DatabaseNotFound,
+    GameDBError,
     GamePersister,
     InvalidInput,
     PoolTimeout,
@@ -30,7 +33,8 @@ from gamedb import (
     UsageError,
 )
 from gamedb.cli import _reach as reach
-from gamedb.retry import RetryPolicy
+from gamedb.errors import is_transient, translate, translating
+from gamedb.retry import RetryPolicy, retrying
 from gamedb.settings import Settings
 from gamedb_schema.urls import with_database
 from tests.factories import play_dict, set_up_game
@@ -199,3 +203,95 @@ async def test_a_connect_timeout_names_its_setting() -> None:
     assert time.perf_counter() - started < 2.0
     message = str(timed_out.value)
     assert "timed out after 0.3 s" in message and "DB_CONNECT_TIMEOUT" in message
+
+
+# Each driver error built with a message that would mislead a reader of text: the class alone
+# decides.
+TRANSIENT = [
+    asyncpg.SerializationError("duplicate key value violates unique constraint"),
+    asyncpg.DeadlockDetectedError("syntax error"),
+    asyncpg.LockNotAvailableError("permission denied"),
+    asyncpg.AdminShutdownError("invalid input"),
+    asyncpg.CrashShutdownError(""),
+    asyncpg.CannotConnectNowError(""),
+    asyncpg.TooManyConnectionsError(""),
+    asyncpg.ConnectionDoesNotExistError(""),
+    asyncpg.InvalidCachedStatementError(""),
+    asyncpg.InternalServerError(""),
+    asyncpg.InternalClientError("another operation is in progress"),
+    ConnectionResetError("statement timeout"),
+    TimeoutError(),
+]
+PERMANENT = [
+    (asyncpg.UniqueViolationError("could not serialize access"), ConstraintViolation),
+    (asyncpg.NumericValueOutOfRangeError("deadlock detected"), InvalidInput),
+    (asyncpg.QueryCanceledError("connection lost"), StatementTimeout),
+    (asyncpg.InsufficientPrivilegeError("terminating connection"), GameDBError),
+    (asyncpg.InterfaceError("connection is closed"), UsageError),
+]
+
+
+@pytest.mark.parametrize("error", TRANSIENT, ids=lambda e: type(e).__name__)
+def test_a_transient_driver_error_is_known_by_its_class(error: BaseException) -> None:
+    assert is_transient(error)
+    assert isinstance(translate(error), TransientError)
+
+
+@pytest.mark.parametrize(("error", "typed"), PERMANENT, ids=lambda e: type(e).__name__)
+def test_a_permanent_driver_error_is_known_by_its_class(
+    error: BaseException, typed: type[GameDBError]
+) -> None:
+    assert not is_transient(error)
+    assert type(translate(error)) is typed
+    with pytest.raises(typed) as raised, translating(game_id=uuid.UUID(int=7)):
+        raise error
+    assert raised.value.__cause__ is error and raised.value.game_id == uuid.UUID(int=7)
+
+
+async def test_a_client_error_on_a_connection_closed_since_is_its_loss(database_url: str) -> None:
+    conn = await asyncpg.connect(database_url)
+    try:
+        with pytest.raises(UsageError, match="another operation"), translating(connection=conn):
+            await asyncio.gather(conn.fetchval("SELECT pg_sleep(0.1)"), conn.fetchval("SELECT 1"))
+    finally:
+        conn.terminate()
+    with pytest.raises(ConnectionFailed, match="lost") as lost, translating(connection=conn):
+        await conn.fetchval("SELECT 1")
+    assert is_transient(lost.value) and isinstance(lost.value.__cause__, asyncpg.InterfaceError)
+
+
+async def test_retries_stop_before_a_wait_would_pass_the_deadline(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="gamedb")
+    attempts: list[float] = []
+
+    async def lose_a_deadlock() -> None:
+        attempts.append(time.perf_counter())
+        raise asyncpg.DeadlockDetectedError("deadlock detected")
+
+    policy = RetryPolicy(base=0.1, cap=0.1, deadline=0.5)
+    started = time.perf_counter()
+    with pytest.raises(TransientError) as gave_up:
+        await retrying(lose_a_deadlock, policy=policy, what="the test's work")
+    assert time.perf_counter() - started < 0.5 + 0.1, "no wait ends past the deadline"
+    assert len(attempts) >= 3 and isinstance(gave_up.value.__cause__, asyncpg.DeadlockDetectedError)
+    retried = [r for r in caplog.records if r.getMessage().startswith("retrying the test's work")]
+    assert len(retried) == len(attempts) - 1
+    assert all(
+        r.levelno == logging.DEBUG and "DeadlockDetectedError" in r.getMessage() for r in retried
+    )
+    warned = [r for r in caplog.records if r.levelno > logging.DEBUG]
+    assert len(warned) == 1 and f"after {len(attempts)} attempts" in warned[0].getMessage()
+
+    caplog.clear()
+    attempts.clear()
+
+    async def break_a_constraint() -> None:
+        attempts.append(time.perf_counter())
+        raise asyncpg.CheckViolationError("new row violates check constraint")
+
+    with pytest.raises(ConstraintViolation):
+        await retrying(break_a_constraint, policy=policy, what="the test's work")
+    assert len(attempts) == 1, "a permanent error is never retried"
+    assert [r.levelno for r in caplog.records] == [logging.DEBUG]

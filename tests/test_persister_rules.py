@@ -211,6 +211,73 @@ async def test_hand_off_is_exactly_as_strict_as_the_direct_call(
 
 
 @pytest.mark.parametrize(
+    ("kind", "arguments"),
+    [
+        ("play", {"outs_before": 2, "outs_recorded": 2}),
+        ("play", {"hit": True, "inning": 0}),
+        ("play", {"game_id": "not-a-uuid"}),
+        ("state", {"inning": 0, "status": "won"}),
+        ("state", {"outs": 3, "home_score": -1}),
+        ("state", {"game_id": 7}),
+        ("rollback", {"play_number": -1}),
+        ("rollback", {"play_number": 2**31}),
+        ("rollback", {"game_id": b"short"}),
+        ("snapshot", {"state_snapshot": {"when": {1, 2}}}),
+        ("snapshot", {"state_snapshot": float("nan")}),
+        ("substitution", {"card_id": 5}),
+        ("substitution", {"batting_order": 10, "after_play": -1}),
+        ("rolls", {"rolls": [{"roll_id": "a", "roll_type": "x"}]}),
+        ("rolls", {"rolls": "not a list"}),
+    ],
+)
+async def test_every_hand_off_refuses_what_the_direct_call_refuses_in_the_same_words(
+    db: Database, kind: str, arguments: dict[str, Any]
+) -> None:
+    game = await set_up_game(db)
+    gid = game.game_id
+    calls: dict[str, tuple[str, str, dict[str, Any]]] = {
+        "play": ("save_play", "save_play", {"play": play_dict(game, 1)}),
+        "state": (
+            "update_game_state",
+            "update_game_state",
+            {"game_id": gid, "inning": 1, "half": "top", "home_score": 0, "away_score": 0},
+        ),
+        "rollback": ("rollback_to_play", "rollback_to_play", {"game_id": gid, "play_number": 0}),
+        "snapshot": (
+            "update_session_snapshot",
+            "update_session_snapshot",
+            {"game_id": gid, "state_snapshot": {}},
+        ),
+        "substitution": (
+            "add_substitution",
+            "add_substitution",
+            {
+                "game_id": gid,
+                "replacing_id": game.away[0].id,
+                "after_play": 0,
+                "position": "PH",
+                "player_id": 150,
+            },
+        ),
+        "rolls": ("save_rolls", "save_rolls_batch", {"rolls": []}),
+    }
+    handed_name, direct_name, valid = calls[kind]
+    sent = {**valid, **arguments}
+    if kind == "play":
+        sent = {"play": {**valid["play"], **arguments}}
+    # The roll batch is the one positional argument (named differently on the two sides).
+    args, kwargs = ([sent["rolls"]], {}) if kind == "rolls" else ([], sent)
+    async with GamePersister(db) as persister:
+        with pytest.raises(InvalidInput) as handed_off:
+            await getattr(persister, handed_name)(*args, **kwargs)
+        assert persister.metrics.queue_depth == 0
+    with pytest.raises(InvalidInput) as direct:
+        await getattr(db, direct_name)(*args, **kwargs)
+    assert str(handed_off.value) == str(direct.value)
+    assert handed_off.value.game_id == direct.value.game_id
+
+
+@pytest.mark.parametrize(
     "arguments",
     [{"workers": 2.5}, {"workers": True}, {"max_group": 0}, {"max_queued": "5"}, {"retry": 3}],
 )
