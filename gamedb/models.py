@@ -34,7 +34,7 @@ from pydantic import (
     model_validator,
 )
 
-from gamedb.validation import Argument
+from gamedb.validation import Argument, validate_input
 from gamedb_gen.models import (
     Game,
     GameMode,
@@ -214,6 +214,32 @@ class StateChange(_Input):
     away_score: Score
     outs: Outs | None = None
     status: GameStatus | None = None
+
+    @classmethod
+    def of(
+        cls,
+        game_id: object,
+        inning: object,
+        half: object,
+        home_score: object,
+        away_score: object,
+        outs: object,
+        status: object,
+    ) -> StateChange:
+        """``update_game_state``'s arguments checked, for the operation and the persister
+        alike (:class:`InvalidInput` naming the one refused)."""
+        return validate_input(
+            cls,
+            {
+                "game_id": game_id,
+                "inning": inning,
+                "half": half,
+                "home_score": home_score,
+                "away_score": away_score,
+                "outs": outs,
+                "status": status,
+            },
+        )
 
     def then(self, later: StateChange) -> StateChange:
         """The state ``later`` leaves when written right after this one: its values, and this

@@ -196,18 +196,7 @@ class Operations:
         """Write the game's state in one UPDATE. Unchanged values write nothing
         (``changed=False``); a write bumps ``state_version``. With ``expected_version``,
         raises :class:`StaleState` rather than overwrite a newer state."""
-        change = validate_input(
-            StateChange,
-            {
-                "game_id": game_id,
-                "inning": inning,
-                "half": half,
-                "home_score": home_score,
-                "away_score": away_score,
-                "outs": outs,
-                "status": status,
-            },
-        )
+        change = StateChange.of(game_id, inning, half, home_score, away_score, outs, status)
         gid = change.game_id
         if expected_version is not None:
             EXPECTED_VERSION(expected_version, gid)

@@ -480,18 +480,7 @@ class GamePersister:
         """Queue the game's state (see :meth:`Database.update_game_state`). States queued
         one after another are written as the last leaves them: ``outs`` / ``status`` left
         ``None`` keep the earlier ones'."""
-        change = validate_input(
-            StateChange,
-            {
-                "game_id": game_id,
-                "inning": inning,
-                "half": half,
-                "home_score": home_score,
-                "away_score": away_score,
-                "outs": outs,
-                "status": status,
-            },
-        )
+        change = StateChange.of(game_id, inning, half, home_score, away_score, outs, status)
         return await self._hand_off(change.game_id, WriteKind.GAME_STATE, change)
 
     async def save_rolls(
