@@ -358,6 +358,32 @@ class SubstitutionData(_CardOrPlayer):
     position: StrictStr
     batting_order: BattingOrder | None = None
 
+    @classmethod
+    def of(
+        cls,
+        game_id: object,
+        replacing_id: object,
+        after_play: object,
+        position: object,
+        card_id: object,
+        player_id: object,
+        batting_order: object,
+    ) -> SubstitutionData:
+        """``add_substitution``'s arguments checked, for the operation and the persister
+        alike (:class:`InvalidInput` naming the one refused)."""
+        return validate_input(
+            cls,
+            {
+                "game_id": game_id,
+                "replacing_id": replacing_id,
+                "after_play": after_play,
+                "position": position,
+                "card_id": card_id,
+                "player_id": player_id,
+                "batting_order": batting_order,
+            },
+        )
+
     @property
     def replaced(self) -> tuple[uuid.UUID, int]:
         """The lineup entry it replaces."""

@@ -371,17 +371,8 @@ class Operations:
         """Replace an active lineup entry after play ``after_play`` (0 before the first play).
         The replaced entry goes inactive; the new one inherits its team and batting order.
         Exactly one of ``card_id`` (PD) / ``player_id`` (SBA) is required."""
-        substitution = validate_input(
-            SubstitutionData,
-            {
-                "game_id": game_id,
-                "replacing_id": replacing_id,
-                "after_play": after_play,
-                "position": position,
-                "card_id": card_id,
-                "player_id": player_id,
-                "batting_order": batting_order,
-            },
+        substitution = SubstitutionData.of(
+            game_id, replacing_id, after_play, position, card_id, player_id, batting_order
         )
         return await self._run(
             substitution.game_id, lambda conn: _add_substitution(conn, substitution), atomic=True

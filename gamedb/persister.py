@@ -511,17 +511,8 @@ class GamePersister:
     ) -> WriteHandle[Lineup]:
         """Queue a substitution (see :meth:`Database.add_substitution`); the handle gives the
         new lineup row."""
-        substitution = validate_input(
-            SubstitutionData,
-            {
-                "game_id": game_id,
-                "replacing_id": replacing_id,
-                "after_play": after_play,
-                "position": position,
-                "card_id": card_id,
-                "player_id": player_id,
-                "batting_order": batting_order,
-            },
+        substitution = SubstitutionData.of(
+            game_id, replacing_id, after_play, position, card_id, player_id, batting_order
         )
         return await self._hand_off(substitution.game_id, WriteKind.SUBSTITUTION, substitution)
 
