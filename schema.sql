@@ -93,29 +93,25 @@ CREATE FUNCTION public.gamedb_check_roll_plays() RETURNS trigger
     SET search_path TO 'public', 'pg_temp'
     AS $$
 DECLARE
-    orphan record;
+    added_game record;
+    last_play integer;
 BEGIN
-    SELECT a.game_id, a.top, l.last_play
-    INTO orphan
-    FROM (
+    FOR added_game IN
         SELECT r.game_id, max(r.play_number) AS top
         FROM added AS r WHERE r.play_number > 1 GROUP BY r.game_id
-    ) AS a
-    CROSS JOIN LATERAL (
-        SELECT COALESCE(max(p.play_number), 0) AS last_play
-        FROM plays AS p WHERE p.game_id = a.game_id
-    ) AS l
-    WHERE a.top > l.last_play + 1
-    LIMIT 1;
-    IF FOUND THEN
-        RAISE EXCEPTION 'a roll of game % is for play %, but the game''s last play is %',
-            orphan.game_id, orphan.top, orphan.last_play
-            USING ERRCODE = 'foreign_key_violation',
-                  CONSTRAINT = 'rolls_play_stored',
-                  TABLE = 'rolls',
-                  DETAIL = format('game %s play %s last %s',
-                                  orphan.game_id, orphan.top, orphan.last_play);
-    END IF;
+    LOOP
+        SELECT COALESCE(max(p.play_number), 0) INTO last_play
+        FROM plays AS p WHERE p.game_id = added_game.game_id;
+        IF added_game.top > last_play + 1 THEN
+            RAISE EXCEPTION 'a roll of game % is for play %, but the game''s last play is %',
+                added_game.game_id, added_game.top, last_play
+                USING ERRCODE = 'foreign_key_violation',
+                      CONSTRAINT = 'rolls_play_stored',
+                      TABLE = 'rolls',
+                      DETAIL = format('game %s play %s last %s',
+                                      added_game.game_id, added_game.top, last_play);
+        END IF;
+    END LOOP;
     RETURN NULL;
 END
 $$;
@@ -760,3 +756,4 @@ ALTER TABLE ONLY public.roster_links
 -- 20261201000001_narrow_app_privileges.sql
 -- 20261201000002_create_distribute_function.sql
 -- 20261202000001_add_rolls_ordinal.sql
+-- 20261203000001_check_roll_plays_per_game.sql

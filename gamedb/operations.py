@@ -710,13 +710,10 @@ class Operations:
         columns = _roll_columns(batch)
 
         async def work(conn: Executor) -> int:
-            outcome = await roll_queries.save_rolls_batch(conn, **columns)
-            assert outcome is not None, "SaveRollsBatch always answers with one row"
-            if outcome.clashing:
-                raise _roll_conflict(batch[outcome.clashing[0] - 1])
-            if outcome.inserted + outcome.stored < len(batch):
+            inserted = await roll_queries.save_rolls_batch(conn, **columns)
+            if inserted < len(batch):
                 await _check_stored_rolls(conn, batch)
-            return outcome.inserted
+            return inserted
 
         return await self._run(gid, work)
 
@@ -1116,18 +1113,28 @@ def _roll_columns(batch: list[RollRecord]) -> dict[str, list[Any]]:
 
 
 async def _check_stored_rolls(conn: Executor, batch: list[RollRecord]) -> None:
-    """Raise :class:`ConstraintViolation` unless every roll of ``batch`` is stored as given:
-    for rolls a concurrent writer committed while the batch was being written (the batch's
-    other rolls are stored by then; those two writers raced with different dice)."""
+    """Raise unless every roll of ``batch`` is stored as given, after SaveRollsBatch stored
+    fewer: :class:`ConstraintViolation` for the first roll stored with other content (the
+    batch clashed, or a concurrent writer committed it with other dice meanwhile), else
+    :class:`GameNotFound` for a roll of an unknown game (SaveRollsBatch stores none), else
+    :class:`ConstraintViolation` for one still missing."""
+    stored: dict[tuple[uuid.UUID, str], Roll] = {}
     for game_id in dict.fromkeys(roll.game_id for roll in batch):
-        mine = [roll for roll in batch if roll.game_id == game_id]
-        stored = await rolls.get_rolls_by_ids(
-            conn, game_id=game_id, roll_ids=[roll.roll_id for roll in mine]
-        )
-        by_id = {roll.roll_id: roll for roll in stored}
-        for roll in mine:
-            if roll.roll_id not in by_id or not roll.matches(by_id[roll.roll_id]):
-                raise _roll_conflict(roll)
+        for roll in await rolls.get_rolls_by_ids(
+            conn,
+            game_id=game_id,
+            roll_ids=[roll.roll_id for roll in batch if roll.game_id == game_id],
+        ):
+            stored[game_id, roll.roll_id] = roll
+    for roll in batch:
+        found = stored.get((roll.game_id, roll.roll_id))
+        if found is not None and not roll.matches(found):
+            raise _roll_conflict(roll)
+    for roll in batch:
+        if (roll.game_id, roll.roll_id) not in stored:
+            if await games.get_game(conn, id=roll.game_id) is None:
+                raise GameNotFound(roll.game_id)
+            raise _roll_conflict(roll)
 
 
 def _roll_conflict(roll: RollRecord) -> ConstraintViolation:

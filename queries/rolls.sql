@@ -1,56 +1,60 @@
--- name: SaveRollsBatch :one
--- Store a batch of rolls, one array a column, in one statement and in the order given.
--- A roll already stored (same game and roll_id) with the same content is skipped, so a
--- retried batch never duplicates; one stored with other content (rolled_at counts when
--- given) stores nothing of the batch and is named in clashing, by its position in the batch
--- (from 1). inserted + stored falls short of the batch only when a concurrent writer
--- committed one of its rolls meanwhile (this statement's snapshot does not show it): the
--- caller compares those itself.
-WITH given AS (
-    SELECT *
-    FROM unnest(
-        @game_ids::uuid[], @roll_ids::text[], @roll_types::text[], @play_numbers::integer[],
-        @team_ids::integer[], @player_ids::integer[], @roll_data::text[], @contexts::text[],
-        @rolled_ats::timestamptz[]
-    ) WITH ORDINALITY AS g (
-        game_id, roll_id, roll_type, play_number, team_id, player_id, roll_data, context,
-        rolled_at, position
-    )
-), stored AS (
-    -- One primary key lookup a roll (LIMIT 1 keeps the planner from scanning every roll
-    -- of the table to join them, as it would for a batch it guesses large).
-    SELECT g.position, s.differs
-    FROM given AS g
-    CROSS JOIN LATERAL (
-        SELECT
-            (s.roll_type, s.play_number, s.team_id, s.player_id, s.roll_data, s.context)
-                IS DISTINCT FROM
-                (g.roll_type, g.play_number, g.team_id, g.player_id, g.roll_data::jsonb,
-                 g.context::jsonb)
-            OR s.rolled_at <> g.rolled_at AS differs
-        FROM rolls AS s
-        WHERE s.game_id = g.game_id AND s.roll_id = g.roll_id
-        LIMIT 1
-    ) AS s
-), inserted AS (
-    INSERT INTO rolls (
-        game_id, roll_id, roll_type, play_number, team_id, player_id, roll_data, context,
-        rolled_at
-    )
-    SELECT g.game_id, g.roll_id, g.roll_type, g.play_number, g.team_id, g.player_id,
-           g.roll_data::jsonb, g.context::jsonb, COALESCE(g.rolled_at, now())
-    FROM given AS g
-    WHERE NOT EXISTS (SELECT FROM stored AS s WHERE s.differs)
-    ORDER BY g.position
-    ON CONFLICT (game_id, roll_id) DO NOTHING
-    RETURNING 1
+-- name: SaveRollsBatch :execrows
+-- Store a batch of rolls in one statement, one array a column, each after the rolls its game
+-- already has, in the order given; returns how many it stored. A roll already stored (same
+-- game and roll_id) is skipped, so a retried batch never duplicates; when one stored has
+-- other content (rolled_at counts when given), or a roll's game is unknown, nothing of the
+-- batch is stored. So fewer stored than given means a retry, a clash, an unknown game, or a
+-- roll a concurrent writer committed meanwhile (this statement's snapshot does not show
+-- it): the caller reads the rolls back to tell which.
+-- Every table is read through `game_id = ANY(@game_ids)` and the inserted game_id is the
+-- games row's id, so on Citus the statement of one game's rolls runs on that game's shards
+-- alone (router). The ordinal follows the game's last one instead of coming from the
+-- sequence: a sequence's nextval() would make Citus evaluate the SELECT on the coordinator.
+INSERT INTO rolls (
+    game_id, roll_id, roll_type, play_number, team_id, player_id, roll_data, context,
+    rolled_at, ordinal
 )
-SELECT
-    (SELECT count(*) FROM inserted) AS inserted,
-    (SELECT count(*) FROM stored) AS stored,
-    ARRAY(
-        SELECT s.position::integer FROM stored AS s WHERE s.differs ORDER BY s.position
-    ) AS clashing;
+SELECT g.id, r.roll_id, r.roll_type, r.play_number, r.team_id, r.player_id,
+       r.roll_data::jsonb, r.context::jsonb, COALESCE(r.rolled_at, now()),
+       COALESCE(o.last_ordinal, 0) + r.position
+FROM games AS g
+JOIN unnest(
+    @game_ids::uuid[], @roll_ids::text[], @roll_types::text[], @play_numbers::integer[],
+    @team_ids::integer[], @player_ids::integer[], @roll_data::text[], @contexts::text[],
+    @rolled_ats::timestamptz[]
+) WITH ORDINALITY AS r (
+    game_id, roll_id, roll_type, play_number, team_id, player_id, roll_data, context,
+    rolled_at, position
+) ON r.game_id = g.id
+LEFT JOIN (
+    SELECT s.game_id, max(s.ordinal) AS last_ordinal FROM rolls AS s
+    WHERE s.game_id = ANY(@game_ids::uuid[])
+    GROUP BY s.game_id
+) AS o ON o.game_id = g.id
+WHERE g.id = ANY(@game_ids::uuid[])
+    -- A roll of an unknown game stores nothing of the batch either.
+    AND (SELECT count(*) FROM games AS k WHERE k.id = ANY(@game_ids::uuid[]))
+        = (SELECT count(DISTINCT u.game_id) FROM unnest(@game_ids::uuid[]) AS u (game_id))
+    AND NOT EXISTS (
+        -- 1, not an empty select list: Citus cannot read back a subplan without columns
+        -- (the statement of many games' rolls plans this part apart).
+        SELECT 1 FROM rolls AS s
+        JOIN unnest(
+            @game_ids::uuid[], @roll_ids::text[], @roll_types::text[],
+            @play_numbers::integer[], @team_ids::integer[], @player_ids::integer[],
+            @roll_data::text[], @contexts::text[], @rolled_ats::timestamptz[]
+        ) AS c (
+            game_id, roll_id, roll_type, play_number, team_id, player_id, roll_data, context,
+            rolled_at
+        ) ON s.game_id = c.game_id AND s.roll_id = c.roll_id
+        WHERE s.game_id = ANY(@game_ids::uuid[])
+            AND ((s.roll_type, s.play_number, s.team_id, s.player_id, s.roll_data, s.context)
+                    IS DISTINCT FROM
+                    (c.roll_type, c.play_number, c.team_id, c.player_id, c.roll_data::jsonb,
+                     c.context::jsonb)
+                OR s.rolled_at <> c.rolled_at)
+    )
+ON CONFLICT (game_id, roll_id) DO NOTHING;
 
 -- name: GetRollsForGame :many
 -- The game's rolls in the order they were handed over.
