@@ -103,7 +103,11 @@ BEGIN
         SELECT COALESCE(max(p.play_number), 0) INTO last_play
         FROM plays AS p WHERE p.game_id = added_game.game_id;
         IF added_game.top > last_play + 1 THEN
-            RAISE EXCEPTION 'a roll of game % is for play %, but the game''s last play is %',
+            -- The constraint's name is in the message too: Citus relays a worker's error
+            -- without its constraint field.
+            RAISE EXCEPTION
+                'a roll of game % for play % violates constraint "rolls_play_stored": the '
+                'game''s last play is %',
                 added_game.game_id, added_game.top, last_play
                 USING ERRCODE = 'foreign_key_violation',
                       CONSTRAINT = 'rolls_play_stored',
@@ -176,10 +180,11 @@ BEGIN
     IF to_regprocedure('delete_plays_after(uuid, integer)') IS NOT NULL AND NOT EXISTS (
         SELECT FROM pg_dist_object
         WHERE objid = 'delete_plays_after(uuid, integer)'::regprocedure
-            AND distribution_argument_index IS NOT NULL
+            AND distribution_argument_index IS NOT NULL AND force_delegation
     ) THEN
         PERFORM create_distributed_function(
-            'delete_plays_after(uuid, integer)', 'target_game', colocate_with => 'games'
+            'delete_plays_after(uuid, integer)', 'target_game', colocate_with => 'games',
+            force_delegation => true
         );
         RETURN NEXT 'delete_plays_after(uuid, integer)';
     END IF;
@@ -757,3 +762,4 @@ ALTER TABLE ONLY public.roster_links
 -- 20261201000002_create_distribute_function.sql
 -- 20261202000001_add_rolls_ordinal.sql
 -- 20261203000001_check_roll_plays_per_game.sql
+-- 20261203000002_delegate_plays_rewind.sql

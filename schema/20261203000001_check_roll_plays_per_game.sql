@@ -5,7 +5,7 @@
 -- node, which a trigger may run. The one query joining the new rows to every game's plays
 -- that it replaces is a multi-shard join Citus refuses there ("cannot push down this
 -- subquery"). Same check, same error: a foreign key violation whose detail names game, play
--- and last play.
+-- and last play, and whose message names the constraint.
 CREATE OR REPLACE FUNCTION gamedb_check_roll_plays() RETURNS trigger
 LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
@@ -19,7 +19,11 @@ BEGIN
         SELECT COALESCE(max(p.play_number), 0) INTO last_play
         FROM plays AS p WHERE p.game_id = added_game.game_id;
         IF added_game.top > last_play + 1 THEN
-            RAISE EXCEPTION 'a roll of game % is for play %, but the game''s last play is %',
+            -- The constraint's name is in the message too: Citus relays a worker's error
+            -- without its constraint field.
+            RAISE EXCEPTION
+                'a roll of game % for play % violates constraint "rolls_play_stored": the '
+                'game''s last play is %',
                 added_game.game_id, added_game.top, last_play
                 USING ERRCODE = 'foreign_key_violation',
                       CONSTRAINT = 'rolls_play_stored',
