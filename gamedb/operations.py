@@ -59,7 +59,7 @@ from gamedb.validation import (
     as_stored_json,
     as_type,
 )
-from gamedb_gen import Executor, games, lineups, plays, rolls, rosters, sessions, stats
+from gamedb_gen import Executor, citus, games, lineups, plays, rolls, rosters, sessions, stats
 from gamedb_gen import rolls as roll_queries
 from gamedb_gen.models import (
     Game,
@@ -388,7 +388,7 @@ class Operations:
 
         async def work(conn: Executor) -> list[Lineup]:
             added = {}
-            if bulk:
+            if bulk and not await _distributed(conn):
                 added = {
                     (row.game_id, row.replacing_id): row
                     for row in await lineups.substitute_players(conn, substitutions=payload)
@@ -460,14 +460,20 @@ class Operations:
                 for data in game:
                     ids[data.game_id, data.play_number] = await _store_play(conn, data)
             versions: set[uuid.UUID] = set()
-            for row in await plays.record_plays_batch(
-                conn, plays=plays_payload, states=states_payload
-            ):
-                assert row.game_id is not None
-                if row.play_id is not None and row.play_number is not None:
-                    ids[row.game_id, row.play_number] = row.play_id
-                else:
-                    versions.add(row.game_id)
+            if await _distributed(conn):
+                for data in bulk:
+                    ids[data.game_id, data.play_number] = await _store_play(conn, data)
+                for change in merged.values():
+                    versions |= await _write_state_change(conn, change)
+            else:
+                for row in await plays.record_plays_batch(
+                    conn, plays=plays_payload, states=states_payload
+                ):
+                    assert row.game_id is not None
+                    if row.play_id is not None and row.play_number is not None:
+                        ids[row.game_id, row.play_number] = row.play_id
+                    else:
+                        versions.add(row.game_id)
             unseen = [data for data in bulk if (data.game_id, data.play_number) not in ids]
             stored: dict[tuple[uuid.UUID, int], Play] = {}
             for game_id in dict.fromkeys(data.game_id for data in unseen):
@@ -956,6 +962,31 @@ async def _require_game_of_league(
     return game
 
 
+async def _distributed(conn: Executor) -> bool:
+    """Whether the database is a Citus coordinator's. There the batch statements of many
+    plays, states or substitutions give way to the statements of one each: they lock game and
+    play rows (FOR KEY SHARE) in common table expressions that also insert, which Citus plans
+    in several steps, and it locks rows only in a statement on one shard."""
+    return await citus.citus_version(conn) is not None
+
+
+async def _write_state_change(conn: Executor, change: StateChange) -> set[uuid.UUID]:
+    """Write one game's state as UpdateGameState writes it; the game's id, or none for an
+    unknown game."""
+    row = await games.update_game_state(
+        conn,
+        id=change.game_id,
+        current_inning=change.inning,
+        current_half=change.half,
+        home_score=change.home_score,
+        away_score=change.away_score,
+        outs=change.outs,
+        status=change.status,
+        expected_version=None,
+    )
+    return set() if row is None or row.previous_version is None else {change.game_id}
+
+
 async def _store_play(conn: Executor, data: PlayData) -> int:
     play_id = await plays.insert_play(conn, **data.model_dump())
     if play_id is not None:
@@ -1120,15 +1151,15 @@ async def _check_stored_rolls(conn: Executor, batch: list[RollRecord]) -> None:
     :class:`ConstraintViolation` for one still missing."""
     stored: dict[tuple[uuid.UUID, str], Roll] = {}
     for game_id in dict.fromkeys(roll.game_id for roll in batch):
-        for roll in await rolls.get_rolls_by_ids(
+        for found in await rolls.get_rolls_by_ids(
             conn,
             game_id=game_id,
             roll_ids=[roll.roll_id for roll in batch if roll.game_id == game_id],
         ):
-            stored[game_id, roll.roll_id] = roll
+            stored[game_id, found.roll_id] = found
     for roll in batch:
-        found = stored.get((roll.game_id, roll.roll_id))
-        if found is not None and not roll.matches(found):
+        kept = stored.get((roll.game_id, roll.roll_id))
+        if kept is not None and not roll.matches(kept):
             raise _roll_conflict(roll)
     for roll in batch:
         if (roll.game_id, roll.roll_id) not in stored:

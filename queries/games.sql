@@ -41,8 +41,9 @@ WITH target AS (
         state_version = games.state_version + 1,
         updated_at = now()
     -- now() read as a row: Citus refuses it inside CASE or COALESCE, and evaluating it
-    -- apart would split the statement into several round trips to the game's node.
-    FROM (SELECT now() AS now) AS clock
+    -- apart would split the statement into several round trips to the game's node. A
+    -- function in FROM, not a subquery: Citus evaluates a subquery apart, as a step of its own.
+    FROM now() AS clock (now)
     WHERE games.id = @id
         AND (sqlc.narg(expected_version)::bigint IS NULL
              OR games.state_version = sqlc.narg(expected_version)::bigint)
@@ -76,7 +77,7 @@ UPDATE games SET
     state_version = games.state_version + 1,
     updated_at = clock.now
 -- now() read as a row, as in UpdateGameState: Citus refuses it inside CASE or COALESCE.
-FROM (SELECT now() AS now) AS clock
+FROM now() AS clock (now)
 WHERE games.id = @id
     AND (sqlc.narg(expected_version)::bigint IS NULL
          OR games.state_version = sqlc.narg(expected_version)::bigint)

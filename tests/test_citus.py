@@ -50,19 +50,21 @@ _SERVER = re.compile(r"on server \S+@(\S+:\d+)")
 _SHARD = re.compile(rf"\b(?:{'|'.join(TABLES)})_(\d+)\b")
 
 
-# Per-game operations that reach only the game's node but not as one single-shard query:
-# Citus runs an INSERT ... SELECT whose target generates its id (an identity column) or whose
-# rows come from a JSON batch by pulling the SELECT to the coordinator. With the game id a
-# parameter, that SELECT then reads the games shards of every node, and the write commits in
-# two phases. Rewriting these statements as INSERT ... VALUES is what makes them single-shard.
+# Per-game operations that reach only the game's node but not as one single-shard query.
+# They insert rows whose id an identity column generates through INSERT ... SELECT (with
+# common table expressions checking and locking the game and its plays): Citus counts the
+# nextval() of the id as a volatile function, so it cannot send that INSERT ... SELECT to the
+# shard and evaluates the SELECT on the coordinator first (insert_select_planner.c), and the
+# router planner takes neither common table expressions nor subqueries in an INSERT ...
+# VALUES (multi_router_planner.c). The persister writes a game's plays through save_play's
+# statement on Citus (see gamedb.operations._distributed).
 NOT_YET_ROUTER = {
     "add_sba_lineup_player": "AddLineupEntry: INSERT ... SELECT FROM games, identity id",
     "add_sba_roster_player": "AddRosterLink: INSERT ... SELECT FROM games, identity id",
     "save_play": "InsertPlay: INSERT ... SELECT with CTEs, identity id",
     "record_play": "RecordPlay: modifying CTE with INSERT ... SELECT, identity id",
     "add_substitution": "SubstitutePlayer: modifying CTE with INSERT ... SELECT, identity id",
-    "save_rolls_batch": "SaveRolls: INSERT ... SELECT FROM jsonb_to_recordset",
-    "persister": "SavePlays and SaveRolls: INSERT ... SELECT FROM jsonb_to_recordset",
+    "persister": "InsertPlay for the game's plays, as save_play",
 }
 
 

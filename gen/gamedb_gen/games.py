@@ -279,8 +279,9 @@ WITH target AS (
         state_version = games.state_version + 1,
         updated_at = now()
     -- now() read as a row: Citus refuses it inside CASE or COALESCE, and evaluating it
-    -- apart would split the statement into several round trips to the game's node.
-    FROM (SELECT now() AS now) AS clock
+    -- apart would split the statement into several round trips to the game's node. A
+    -- function in FROM, not a subquery: Citus evaluates a subquery apart, as a step of its own.
+    FROM now() AS clock (now)
     WHERE games.id = $7
         AND ($8::bigint IS NULL
              OR games.state_version = $8::bigint)
@@ -344,7 +345,7 @@ UPDATE games SET
     END,
     state_version = games.state_version + 1,
     updated_at = clock.now
-FROM (SELECT now() AS now) AS clock
+FROM now() AS clock (now)
 WHERE games.id = $7
     AND ($8::bigint IS NULL
          OR games.state_version = $8::bigint)
