@@ -711,17 +711,36 @@ class Operations:
             return 0
         # An error names the batch's game only when it has one: "game X does not exist" must
         # not blame the first roll's game for another roll's.
-        games_ = {roll.game_id for roll in batch}
-        gid = games_.pop() if len(games_) == 1 else None
-        columns = _roll_columns(batch)
+        games_ = list(dict.fromkeys(roll.game_id for roll in batch))
+        gid = games_[0] if len(games_) == 1 else None
 
         async def work(conn: Executor) -> int:
-            inserted = await roll_queries.save_rolls_batch(conn, **columns)
+            if gid is not None:
+                inserted = await roll_queries.save_game_rolls(
+                    conn, game_id=gid, **_roll_columns(batch)
+                )
+            elif await _distributed(conn):
+                # One statement a game, each on that game's shards alone.
+                inserted = 0
+                for game_id in games_:
+                    inserted += await roll_queries.save_game_rolls(
+                        conn,
+                        game_id=game_id,
+                        **_roll_columns([roll for roll in batch if roll.game_id == game_id]),
+                    )
+            else:
+                inserted = await roll_queries.save_rolls_batch(
+                    conn,
+                    games=games_,
+                    game_ids=[roll.game_id for roll in batch],
+                    **_roll_columns(batch),
+                )
             if inserted < len(batch):
                 await _check_stored_rolls(conn, batch)
             return inserted
 
-        return await self._run(gid, work)
+        # Rolls of several games may go in several statements (on Citus): all or nothing.
+        return await self._run(gid, work, atomic=len(games_) > 1)
 
     async def get_rolls_for_game(self, game_id: uuid.UUID) -> list[Roll]:
         """The game's rolls in the order they were handed over."""
@@ -966,7 +985,8 @@ async def _distributed(conn: Executor) -> bool:
     """Whether the database is a Citus coordinator's. There the batch statements of many
     plays, states or substitutions give way to the statements of one each: they lock game and
     play rows (FOR KEY SHARE) in common table expressions that also insert, which Citus plans
-    in several steps, and it locks rows only in a statement on one shard."""
+    in several steps, and it locks rows only in a statement on one shard. A roll batch of
+    several games goes one statement a game (SaveGameRolls), each a single-shard one."""
     return await citus.citus_version(conn) is not None
 
 
@@ -1127,9 +1147,9 @@ def _distinct_rolls(batch: list[RollRecord]) -> list[RollRecord]:
 
 
 def _roll_columns(batch: list[RollRecord]) -> dict[str, list[Any]]:
-    """The batch as the arrays ``SaveRollsBatch`` takes, one a column, JSON as text."""
+    """The batch as the arrays ``SaveGameRolls`` (and ``SaveRollsBatch``, with the game ids)
+    take, one a column, JSON as text."""
     return {
-        "game_ids": [roll.game_id for roll in batch],
         "roll_ids": [roll.roll_id for roll in batch],
         "roll_types": [roll.roll_type for roll in batch],
         "play_numbers": [roll.play_number for roll in batch],
