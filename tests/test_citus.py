@@ -257,10 +257,13 @@ async def test_distribute_is_idempotent_and_refused_without_citus(
 
 @pytest.mark.slow
 @pytest.mark.xfail(
-    reason="SavePlays and SaveRolls commit in two phases on Citus (see NOT_YET_ROUTER): a "
-    "worker connection lost after PREPARE TRANSACTION acknowledges a write that becomes "
-    "visible only when the coordinator recovers it (citus.recover_2pc_interval), so the next "
-    "play of the game can find its predecessor missing",
+    reason="a persister transaction holding games of both workers commits in two phases: "
+    "Citus answers COMMIT once every worker has prepared, and a worker connection lost before "
+    "its COMMIT PREPARED leaves that worker's writes invisible, though acknowledged, until the "
+    "coordinator recovers the prepared transaction (citus.recover_2pc_interval), so the next "
+    "play of such a game can find its predecessor missing. A transaction on one worker "
+    "commits in one phase, before the coordinator answers, and a lost COMMIT is retried as a "
+    "failed one; the window is a worker's COMMIT PREPARED, rarely hit by the kills",
     strict=False,
 )
 async def test_killed_worker_connections_lose_and_duplicate_no_acknowledged_write(
