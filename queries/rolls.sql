@@ -7,7 +7,10 @@
 -- clash, an unknown game, or a roll a concurrent writer committed meanwhile (this
 -- statement's snapshot does not show it): the caller reads the rolls back to tell which.
 -- games holds the batch's games, each once. The ordinal follows the game's last one instead
--- of coming from the sequence, as in SaveGameRolls.
+-- of coming from the sequence, as in SaveGameRolls. On Citus gamedb sends SaveGameRolls a
+-- game instead: Citus refuses this statement's probes across shards (a LIMIT in a lateral
+-- subquery over the batch's arrays), which a join of the batch to the games' rolls would
+-- avoid at the price of reading every roll of those games here.
 WITH game AS MATERIALIZED (
     -- One index probe a game for its last ordinal, made before the first roll is inserted
     -- (probing while inserting would step over the new, not yet visible, rolls every time).

@@ -93,7 +93,10 @@ async def save_rolls_batch(
     clash, an unknown game, or a roll a concurrent writer committed meanwhile (this
     statement's snapshot does not show it): the caller reads the rolls back to tell which.
     games holds the batch's games, each once. The ordinal follows the game's last one instead
-    of coming from the sequence, as in SaveGameRolls.
+    of coming from the sequence, as in SaveGameRolls. On Citus gamedb sends SaveGameRolls a
+    game instead: Citus refuses this statement's probes across shards (a LIMIT in a lateral
+    subquery over the batch's arrays), which a join of the batch to the games' rolls would
+    avoid at the price of reading every roll of those games here.
     """
     return rows_affected(
         await conn.execute(
