@@ -93,29 +93,29 @@ CREATE FUNCTION public.gamedb_check_roll_plays() RETURNS trigger
     SET search_path TO 'public', 'pg_temp'
     AS $$
 DECLARE
-    orphan record;
+    added_game record;
+    last_play integer;
 BEGIN
-    SELECT a.game_id, a.top, l.last_play
-    INTO orphan
-    FROM (
+    FOR added_game IN
         SELECT r.game_id, max(r.play_number) AS top
         FROM added AS r WHERE r.play_number > 1 GROUP BY r.game_id
-    ) AS a
-    CROSS JOIN LATERAL (
-        SELECT COALESCE(max(p.play_number), 0) AS last_play
-        FROM plays AS p WHERE p.game_id = a.game_id
-    ) AS l
-    WHERE a.top > l.last_play + 1
-    LIMIT 1;
-    IF FOUND THEN
-        RAISE EXCEPTION 'a roll of game % is for play %, but the game''s last play is %',
-            orphan.game_id, orphan.top, orphan.last_play
-            USING ERRCODE = 'foreign_key_violation',
-                  CONSTRAINT = 'rolls_play_stored',
-                  TABLE = 'rolls',
-                  DETAIL = format('game %s play %s last %s',
-                                  orphan.game_id, orphan.top, orphan.last_play);
-    END IF;
+    LOOP
+        SELECT COALESCE(max(p.play_number), 0) INTO last_play
+        FROM plays AS p WHERE p.game_id = added_game.game_id;
+        IF added_game.top > last_play + 1 THEN
+            -- The constraint's name is in the message too: Citus relays a worker's error
+            -- without its constraint field.
+            RAISE EXCEPTION
+                'a roll of game % for play % violates constraint "rolls_play_stored": the '
+                'game''s last play is %',
+                added_game.game_id, added_game.top, last_play
+                USING ERRCODE = 'foreign_key_violation',
+                      CONSTRAINT = 'rolls_play_stored',
+                      TABLE = 'rolls',
+                      DETAIL = format('game %s play %s last %s',
+                                      added_game.game_id, added_game.top, last_play);
+        END IF;
+    END LOOP;
     RETURN NULL;
 END
 $$;
@@ -180,10 +180,11 @@ BEGIN
     IF to_regprocedure('delete_plays_after(uuid, integer)') IS NOT NULL AND NOT EXISTS (
         SELECT FROM pg_dist_object
         WHERE objid = 'delete_plays_after(uuid, integer)'::regprocedure
-            AND distribution_argument_index IS NOT NULL
+            AND distribution_argument_index IS NOT NULL AND force_delegation
     ) THEN
         PERFORM create_distributed_function(
-            'delete_plays_after(uuid, integer)', 'target_game', colocate_with => 'games'
+            'delete_plays_after(uuid, integer)', 'target_game', colocate_with => 'games',
+            force_delegation => true
         );
         RETURN NEXT 'delete_plays_after(uuid, integer)';
     END IF;
@@ -760,3 +761,5 @@ ALTER TABLE ONLY public.roster_links
 -- 20261201000001_narrow_app_privileges.sql
 -- 20261201000002_create_distribute_function.sql
 -- 20261202000001_add_rolls_ordinal.sql
+-- 20261203000001_check_roll_plays_per_game.sql
+-- 20261203000002_delegate_plays_rewind.sql

@@ -47,7 +47,7 @@ from gamedb.errors import (
 from gamedb.operations import Operations
 from gamedb.retry import RetryPolicy, retrying
 from gamedb.settings import Settings
-from gamedb_gen import Executor, admin, register_codecs
+from gamedb_gen import Executor, admin, citus, register_codecs
 from gamedb_schema.urls import redact_url
 
 __all__ = ["Database", "Isolation", "Transaction"]
@@ -71,10 +71,13 @@ def _checked_isolation(isolation: object) -> Isolation:
 class Transaction(Operations):
     """Operations sharing one connection and one transaction; made by ``db.transaction()``."""
 
-    __slots__ = ("_busy", "_conn", "_ended", "_rerun")
+    __slots__ = ("_busy", "_citus", "_conn", "_ended", "_rerun")
 
-    def __init__(self, conn: PoolConnectionProxy, *, rerun: bool = False) -> None:
+    def __init__(
+        self, conn: PoolConnectionProxy, *, on_citus: bool = False, rerun: bool = False
+    ) -> None:
         self._conn = conn
+        self._citus = on_citus
         self._rerun = rerun
         self._busy = False
         self._ended = False
@@ -85,6 +88,10 @@ class Transaction(Operations):
     @property
     def _is_rerun(self) -> bool:
         return self._rerun
+
+    @property
+    def _on_citus(self) -> bool:
+        return self._citus
 
     @property
     def connection(self) -> Executor:
@@ -131,16 +138,27 @@ class Transaction(Operations):
 class Database(Operations):
     """A pool of connections to one gamedb database, and every operation on it."""
 
-    __slots__ = ("_closed", "_pool", "_retry", "_settings", "_url")
+    __slots__ = ("_citus", "_closed", "_pool", "_retry", "_settings", "_url")
 
     def __init__(
-        self, pool: asyncpg.Pool, *, url: str, settings: Settings, retry: RetryPolicy
+        self,
+        pool: asyncpg.Pool,
+        *,
+        url: str,
+        settings: Settings,
+        retry: RetryPolicy,
+        on_citus: bool = False,
     ) -> None:
         self._pool = pool
+        self._citus = on_citus
         self._url = url
         self._settings = settings
         self._retry = retry
         self._closed = False
+
+    @property
+    def _on_citus(self) -> bool:
+        return self._citus
 
     def __repr__(self) -> str:
         return f"<gamedb.Database {redact_url(self._url)} max_connections={self.max_connections}>"
@@ -195,7 +213,17 @@ class Database(Operations):
             raise ConfigurationError(
                 f"DATABASE_URL {redact_url(dsn)!r} is not usable: {exc}"
             ) from exc
-        return cls(pool, url=dsn, settings=settings, retry=retry or RetryPolicy())
+        try:
+            with translating():
+                # Once, not a round trip a batch: a database does not become distributed
+                # under a running pool (``gamedb distribute`` runs before the engine starts).
+                on_citus = await citus.citus_version(pool) is not None
+        except BaseException:
+            await pool.close()
+            raise
+        return cls(
+            pool, url=dsn, settings=settings, retry=retry or RetryPolicy(), on_citus=on_citus
+        )
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -284,7 +312,7 @@ class Database(Operations):
             with translating(connection=conn):
                 tx = conn.transaction(isolation=level, readonly=readonly)
                 await tx.start()
-            block = Transaction(conn)
+            block = Transaction(conn, on_citus=self._citus)
             try:
                 yield block
             except BaseException as exc:
@@ -328,7 +356,7 @@ class Database(Operations):
                     runs += 1
                     tx = conn.transaction(isolation=level)
                     await tx.start()
-                    block = Transaction(conn, rerun=runs > 1)
+                    block = Transaction(conn, on_citus=self._citus, rerun=runs > 1)
                     try:
                         xid = await admin.current_transaction_id(conn)
                         result = await work(block)

@@ -118,6 +118,16 @@ class Operations:
         raise NotImplementedError
 
     @property
+    def _on_citus(self) -> bool:
+        """Whether the database is a Citus coordinator's. There the batch statements of many
+        plays, states or substitutions give way to the statements of one each: they lock game
+        and play rows (FOR KEY SHARE) in common table expressions that also insert, which Citus
+        plans in several steps, and it locks rows only in a statement on one shard. A roll
+        batch of several games goes one statement a game (SaveGameRolls), each a single-shard
+        one."""
+        return False
+
+    @property
     def _is_rerun(self) -> bool:
         """Whether this call re-runs a transaction whose first run may have committed (its
         COMMIT's reply was lost), so finding its own write applied means "already applied"."""
@@ -396,7 +406,7 @@ class Operations:
 
         async def work(conn: Executor) -> list[Lineup]:
             added = {}
-            if bulk:
+            if bulk and not self._on_citus:
                 added = {
                     (row.game_id, row.replacing_id): row
                     for row in await lineups.add_substitutions_batch(conn, substitutions=payload)
@@ -468,14 +478,20 @@ class Operations:
                 for data in game:
                     ids[data.game_id, data.play_number] = await _save_play(conn, data)
             versions: set[uuid.UUID] = set()
-            for row in await plays.record_plays_batch(
-                conn, plays=plays_payload, states=states_payload
-            ):
-                assert row.game_id is not None
-                if row.play_id is not None and row.play_number is not None:
-                    ids[row.game_id, row.play_number] = row.play_id
-                else:
-                    versions.add(row.game_id)
+            if self._on_citus:
+                for data in bulk:
+                    ids[data.game_id, data.play_number] = await _save_play(conn, data)
+                for change in merged.values():
+                    versions |= await _write_state_change(conn, change)
+            else:
+                for row in await plays.record_plays_batch(
+                    conn, plays=plays_payload, states=states_payload
+                ):
+                    assert row.game_id is not None
+                    if row.play_id is not None and row.play_number is not None:
+                        ids[row.game_id, row.play_number] = row.play_id
+                    else:
+                        versions.add(row.game_id)
             unseen = [data for data in bulk if (data.game_id, data.play_number) not in ids]
             stored: dict[tuple[uuid.UUID, int], Play] = {}
             for game_id in dict.fromkeys(data.game_id for data in unseen):
@@ -705,20 +721,36 @@ class Operations:
             return 0
         # An error names the batch's game only when it has one: "game X does not exist" must
         # not blame the first roll's game for another roll's.
-        games_ = {roll.game_id for roll in batch}
-        gid = games_.pop() if len(games_) == 1 else None
-        columns = _roll_columns(batch)
+        games_ = list(dict.fromkeys(roll.game_id for roll in batch))
+        gid = games_[0] if len(games_) == 1 else None
 
         async def work(conn: Executor) -> int:
-            outcome = await roll_queries.save_rolls_batch(conn, **columns)
-            assert outcome is not None, "SaveRollsBatch always answers with one row"
-            if outcome.clashing:
-                raise _roll_conflict(batch[outcome.clashing[0] - 1])
-            if outcome.inserted + outcome.stored < len(batch):
+            if gid is not None:
+                inserted = await roll_queries.save_game_rolls(
+                    conn, game_id=gid, **_roll_columns(batch)
+                )
+            elif self._on_citus:
+                # One statement a game, each on that game's shards alone.
+                inserted = 0
+                for game_id in games_:
+                    inserted += await roll_queries.save_game_rolls(
+                        conn,
+                        game_id=game_id,
+                        **_roll_columns([roll for roll in batch if roll.game_id == game_id]),
+                    )
+            else:
+                inserted = await roll_queries.save_rolls_batch(
+                    conn,
+                    games=games_,
+                    game_ids=[roll.game_id for roll in batch],
+                    **_roll_columns(batch),
+                )
+            if inserted < len(batch):
                 await _check_stored_rolls(conn, batch)
-            return outcome.inserted
+            return inserted
 
-        return await self._run(gid, work)
+        # Rolls of several games may go in several statements (on Citus): all or nothing.
+        return await self._run(gid, work, atomic=len(games_) > 1)
 
     async def get_rolls_for_game(self, game_id: uuid.UUID) -> list[Roll]:
         """The game's rolls in the order they were handed over."""
@@ -957,6 +989,23 @@ async def _require_game_of_league(
     return game
 
 
+async def _write_state_change(conn: Executor, change: StateChange) -> set[uuid.UUID]:
+    """Write one game's state as UpdateGameState writes it; the game's id, or none for an
+    unknown game."""
+    row = await games.update_game_state_or_explain(
+        conn,
+        id=change.game_id,
+        current_inning=change.inning,
+        current_half=change.half,
+        home_score=change.home_score,
+        away_score=change.away_score,
+        outs=change.outs,
+        status=change.status,
+        expected_version=None,
+    )
+    return set() if row is None or row.previous_version is None else {change.game_id}
+
+
 async def _save_play(conn: Executor, data: PlayData) -> int:
     play_id = await plays.save_play(conn, **data.model_dump())
     if play_id is not None:
@@ -1019,9 +1068,9 @@ def _distinct_rolls(batch: list[RollRecord]) -> list[RollRecord]:
 
 
 def _roll_columns(batch: list[RollRecord]) -> dict[str, list[Any]]:
-    """The batch as the arrays ``SaveRollsBatch`` takes, one a column, JSON as text."""
+    """The batch as the arrays ``SaveGameRolls`` (and ``SaveRollsBatch``, with the game ids)
+    take, one a column, JSON as text."""
     return {
-        "game_ids": [roll.game_id for roll in batch],
         "roll_ids": [roll.roll_id for roll in batch],
         "roll_types": [roll.roll_type for roll in batch],
         "play_numbers": [roll.play_number for roll in batch],
@@ -1054,18 +1103,28 @@ def _rolls_of_document(document: str, game_id: uuid.UUID) -> list[Roll]:
 
 
 async def _check_stored_rolls(conn: Executor, batch: list[RollRecord]) -> None:
-    """Raise :class:`ConstraintViolation` unless every roll of ``batch`` is stored as given:
-    for rolls a concurrent writer committed while the batch was being written (the batch's
-    other rolls are stored by then; those two writers raced with different dice)."""
+    """Raise unless every roll of ``batch`` is stored as given, after SaveRollsBatch stored
+    fewer: :class:`ConstraintViolation` for the first roll stored with other content (the
+    batch clashed, or a concurrent writer committed it with other dice meanwhile), else
+    :class:`GameNotFound` for a roll of an unknown game (SaveRollsBatch stores none), else
+    :class:`ConstraintViolation` for one still missing."""
+    stored: dict[tuple[uuid.UUID, str], Roll] = {}
     for game_id in dict.fromkeys(roll.game_id for roll in batch):
-        mine = [roll for roll in batch if roll.game_id == game_id]
-        stored = await rolls.get_rolls_by_ids(
-            conn, game_id=game_id, roll_ids=[roll.roll_id for roll in mine]
-        )
-        by_id = {roll.roll_id: roll for roll in stored}
-        for roll in mine:
-            if roll.roll_id not in by_id or not roll.matches(by_id[roll.roll_id]):
-                raise _roll_conflict(roll)
+        for found in await rolls.get_rolls_by_ids(
+            conn,
+            game_id=game_id,
+            roll_ids=[roll.roll_id for roll in batch if roll.game_id == game_id],
+        ):
+            stored[game_id, found.roll_id] = found
+    for roll in batch:
+        kept = stored.get((roll.game_id, roll.roll_id))
+        if kept is not None and not roll.matches(kept):
+            raise _roll_conflict(roll)
+    for roll in batch:
+        if (roll.game_id, roll.roll_id) not in stored:
+            if await games.get_game(conn, id=roll.game_id) is None:
+                raise GameNotFound(roll.game_id)
+            raise _roll_conflict(roll)
 
 
 def _roll_conflict(roll: RollRecord) -> ConstraintViolation:

@@ -101,7 +101,9 @@ FROM plays WHERE game_id = @game_id;
 -- name: DeletePlaysAfter :one
 -- Remove every play numbered above @play_number; returns how many. Runs through the
 -- delete_plays_after() function: the application role may not DELETE from plays itself.
-SELECT delete_plays_after(@game_id, @play_number)::integer AS removed;
+-- The call is the whole select list, uncast: Citus sends only such a call on to the game's
+-- node (see `gamedb distribute`).
+SELECT delete_plays_after(@game_id, @play_number) AS removed;
 
 -- name: RecordPlaysBatch :many
 -- Store plays of any number of games and write game states of any number of games, given as

@@ -51,19 +51,21 @@ _SERVER = re.compile(r"on server \S+@(\S+:\d+)")
 _SHARD = re.compile(rf"\b(?:{'|'.join(TABLES)})_(\d+)\b")
 
 
-# Per-game operations that reach only the game's node but not as one single-shard query:
-# Citus runs an INSERT ... SELECT whose target generates its id (an identity column) or whose
-# rows come from a JSON batch by pulling the SELECT to the coordinator. With the game id a
-# parameter, that SELECT then reads the games shards of every node, and the write commits in
-# two phases. Rewriting these statements as INSERT ... VALUES is what makes them single-shard.
+# Per-game operations that reach only the game's node but not as one single-shard query.
+# They insert rows whose id an identity column generates through INSERT ... SELECT (with
+# common table expressions checking and locking the game and its plays): Citus counts the
+# nextval() of the id as a volatile function, so it cannot send that INSERT ... SELECT to the
+# shard and evaluates the SELECT on the coordinator first (insert_select_planner.c), and the
+# router planner takes neither common table expressions nor subqueries in an INSERT ...
+# VALUES (multi_router_planner.c). The persister writes a game's plays through save_play's
+# statement on Citus (see gamedb.operations._distributed).
 NOT_YET_ROUTER = {
     "add_sba_lineup_player": "AddLineupEntry: INSERT ... SELECT FROM games, identity id",
     "add_sba_roster_player": "AddRosterLink: INSERT ... SELECT FROM games, identity id",
     "save_play": "SavePlay: INSERT ... SELECT with CTEs, identity id",
     "record_play": "RecordPlay: modifying CTE with INSERT ... SELECT, identity id",
     "add_substitution": "AddSubstitution: modifying CTE with INSERT ... SELECT, identity id",
-    "save_rolls_batch": "SaveRollsBatch: INSERT ... SELECT FROM jsonb_to_recordset",
-    "persister": "RecordPlaysBatch and SaveRollsBatch: INSERT ... SELECT FROM jsonb_to_recordset",
+    "persister": "SavePlay for the game's plays, as save_play",
 }
 
 
@@ -256,10 +258,13 @@ async def test_distribute_is_idempotent_and_refused_without_citus(
 
 @pytest.mark.slow
 @pytest.mark.xfail(
-    reason="RecordPlaysBatch and SaveRollsBatch commit in two phases on Citus (see "
-    "NOT_YET_ROUTER): a worker connection lost after PREPARE TRANSACTION acknowledges a write "
-    "that becomes visible only when the coordinator recovers it (citus.recover_2pc_interval), "
-    "so the next play of the game can find its predecessor missing",
+    reason="a persister transaction holding games of both workers commits in two phases: "
+    "Citus answers COMMIT once every worker has prepared, and a worker connection lost before "
+    "its COMMIT PREPARED leaves that worker's writes invisible, though acknowledged, until the "
+    "coordinator recovers the prepared transaction (citus.recover_2pc_interval), so the next "
+    "play of such a game can find its predecessor missing. A transaction on one worker "
+    "commits in one phase, before the coordinator answers, and a lost COMMIT is retried as a "
+    "failed one; the window is a worker's COMMIT PREPARED, rarely hit by the kills",
     strict=False,
 )
 async def test_killed_worker_connections_lose_and_duplicate_no_acknowledged_write(

@@ -255,6 +255,9 @@ async def test_operations_log_debug_with_game_and_duration_and_errors(
     assert all(str(game.game_id) in m and "plays_batter_fkey" in m for m in failures)
 
 
+@pytest.mark.single_server(
+    "injects failures with a trigger; Citus refuses triggers on distributed tables"
+)
 async def test_only_retries_that_ran_out_log_a_warning(
     database_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -78,13 +78,6 @@ async def test_forbidden_statements_fail_with_42501(app_url: str, statement: str
         await conn.close()
 
 
-@pytest.mark.xfail(
-    os.environ.get("GAMEDB_TEST_BACKEND") == "citus",
-    reason="on Citus, rollback_to_play's SECURITY DEFINER delete_plays_after() writes as its "
-    "owner in a transaction the application role wrote in: Citus refuses placements "
-    "modified in this transaction by a different user (25001)",
-    strict=True,
-)
 async def test_every_operation_works_as_the_application_role(app_url: str) -> None:
     async with await Database.connect(app_url, db_pool_size=1) as db:
         async with db.pool.acquire() as conn:

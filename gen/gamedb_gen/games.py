@@ -267,7 +267,7 @@ UPDATE games SET
     END,
     state_version = games.state_version + 1,
     updated_at = clock.now
-FROM (SELECT now() AS now) AS clock
+FROM now() AS clock (now)
 WHERE games.id = $7
     AND ($8::bigint IS NULL
          OR games.state_version = $8::bigint)
@@ -350,8 +350,9 @@ WITH target AS (
         state_version = games.state_version + 1,
         updated_at = now()
     -- now() read as a row: Citus refuses it inside CASE or COALESCE, and evaluating it
-    -- apart would split the statement into several round trips to the game's node.
-    FROM (SELECT now() AS now) AS clock
+    -- apart would split the statement into several round trips to the game's node. A
+    -- function in FROM, not a subquery: Citus evaluates a subquery apart, as a step of its own.
+    FROM now() AS clock (now)
     WHERE games.id = $7
         AND ($8::bigint IS NULL
              OR games.state_version = $8::bigint)
@@ -467,25 +468,25 @@ class LoadGameStateRow(NamedTuple):
 
 LOAD_GAME_STATE: Final = """-- name: LoadGameState :many
 SELECT
-    0 AS part, 0::bigint AS position, g::games AS game, NULL::lineups AS lineup,
+    0 AS part, 0::bigint AS position, ROW(g.*)::games AS game, NULL::lineups AS lineup,
     NULL::plays AS play, NULL::roster_links AS roster_link, NULL::game_sessions AS session,
     NULL::text AS rolls
 FROM games AS g WHERE g.id = $1
 UNION ALL
 SELECT
     1, row_number() OVER (ORDER BY l.team_id, l.batting_order NULLS LAST, l.id), NULL,
-    l::lineups, NULL, NULL, NULL, NULL
+    ROW(l.*)::lineups, NULL, NULL, NULL, NULL
 FROM lineups AS l WHERE l.game_id = $1
 UNION ALL
-SELECT 2, p.play_number, NULL, NULL, p::plays, NULL, NULL, NULL
+SELECT 2, p.play_number, NULL, NULL, ROW(p.*)::plays, NULL, NULL, NULL
 FROM plays AS p WHERE p.game_id = $1
 UNION ALL
 SELECT
-    3, row_number() OVER (ORDER BY r.team_id, r.id), NULL, NULL, NULL, r::roster_links, NULL,
-    NULL
+    3, row_number() OVER (ORDER BY r.team_id, r.id), NULL, NULL, NULL,
+    ROW(r.*)::roster_links, NULL, NULL
 FROM roster_links AS r WHERE r.game_id = $1
 UNION ALL
-SELECT 4, 0, NULL, NULL, NULL, NULL, s::game_sessions, NULL
+SELECT 4, 0, NULL, NULL, NULL, NULL, ROW(s.*)::game_sessions, NULL
 FROM game_sessions AS s WHERE s.game_id = $1
 UNION ALL
 SELECT
@@ -507,7 +508,9 @@ async def load_game_state(
     the column of its table (the others NULL), ordered by part and position in the part; no
     game row for an unknown game. Whole rows travel in binary, but the rolls, mostly jsonb,
     which are cheapest to send as one JSON text. Each table is filtered by game_id itself, so
-    that a distributed deployment serves the statement from the game's one shard.
+    that a distributed deployment serves the statement from the game's one shard; the rows are
+    built as ROW(x.*)::table, not x::table, which Citus sends to a worker as the shard's own
+    row type (and UNION then refuses to mix it with the table's).
     """
     rows = await conn.fetch(LOAD_GAME_STATE, game_id, include_rolls)
     return [

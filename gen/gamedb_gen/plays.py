@@ -334,13 +334,15 @@ async def get_last_play_number(conn: Executor, *, game_id: uuid.UUID) -> int | N
 
 
 DELETE_PLAYS_AFTER: Final = """-- name: DeletePlaysAfter :one
-SELECT delete_plays_after($1, $2)::integer AS removed
+SELECT delete_plays_after($1, $2) AS removed
 """
 
 
 async def delete_plays_after(conn: Executor, *, game_id: uuid.UUID, play_number: int) -> int | None:
     """Remove every play numbered above @play_number; returns how many. Runs through the
     delete_plays_after() function: the application role may not DELETE from plays itself.
+    The call is the whole select list, uncast: Citus sends only such a call on to the game's
+    node (see `gamedb distribute`).
     """
     row = await conn.fetchrow(DELETE_PLAYS_AFTER, game_id, play_number)
     if row is None:
