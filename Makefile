@@ -8,7 +8,7 @@ PYTHON ?= python3
 # The vendored Citus source, relative to the repository root (or absolute).
 CITUS_SOURCE ?= ../shared/vendor/citus-*.tar.gz
 
-.PHONY: help setup generate migrate check lint types fresh vet test test-faults test-citus bench bench-citus demo stop citus citus-stop clean
+.PHONY: help setup generate migrate check lint types fresh vet test test-unit test-faults test-citus bench bench-citus demo stop citus citus-stop clean
 
 help: ## Show the targets and what they do
 	@if [ -t 1 ]; then bold=$$'\033[1m'; plain=$$'\033[0m'; fi; \
@@ -51,11 +51,14 @@ check: lint types fresh vet ## Everything CI checks before the tests: lint, type
 test: setup ## Run the test suite against a real PostgreSQL (embedded unless GAMEDB_TEST_DATABASE_URL)
 	$(PY) -m pytest -q
 
+test-unit: setup ## The fast tier: the tests that need no server (seconds, starts no PostgreSQL)
+	$(PY) -m pytest -q -m unit
+
 # The suites of per-game work; the others test one server's own machinery (creating
 # databases, dbmate, TLS, the CLI) and run on the single-server backends.
-CITUS_SUITES := tests/test_citus.py tests/test_operations.py tests/test_recovery.py \
-	tests/test_rollback.py tests/test_rollback_statemachine.py tests/test_persister.py \
-	tests/test_replay.py tests/test_database.py tests/test_faults.py tests/test_privileges.py
+CITUS_SUITES := $(addprefix tests/integration/,test_citus.py test_operations.py \
+	test_recovery.py test_rollback.py test_rollback_statemachine.py test_persister.py \
+	test_replay.py test_database.py test_faults.py test_privileges.py)
 
 test-citus: setup ## Run the per-game suites against the Citus cluster of `make citus`
 	GAMEDB_TEST_BACKEND=citus $(PY) -m pytest -q $(CITUS_SUITES)

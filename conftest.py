@@ -36,8 +36,50 @@ ON_CITUS = os.environ.get("GAMEDB_TEST_BACKEND") == "citus"
 """Whether the suite runs on the Citus cluster (``make test-citus``)."""
 
 
+UNIT_CODEGEN_TESTS = frozenset(
+    {
+        "test_codegen_errors.py",
+        "test_codegen_generate.py",
+        "test_codegen_plugin.py",
+        "test_codegen_units.py",
+    }
+)
+"""The code generator's tests that need no database (captured requests, pure functions); its
+others run sqlc or the generated code against a real one."""
+
+
+def tier(path: Path) -> str:
+    """``unit`` (no server, milliseconds) or ``integration`` (a real PostgreSQL), by where
+    the test lives: tests/unit, tests/integration, or codegen/tests by file."""
+    relative = path.relative_to(ROOT).parts
+    if relative[:2] == ("tests", "unit"):
+        return "unit"
+    if relative[:2] == ("tests", "integration"):
+        return "integration"
+    if relative[:2] == ("codegen", "tests"):
+        return "unit" if path.name in UNIT_CODEGEN_TESTS else "integration"
+    raise pytest.UsageError(f"{path}: a test belongs in tests/unit, tests/integration or codegen")
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """Under ``-m unit`` the integration modules are not imported at all: collecting them
+    would take longer than running the fast tier."""
+    if config.getoption("markexpr") != "unit":
+        return None
+    if collection_path == ROOT / "tests" / "integration":
+        return True
+    if collection_path.parent == ROOT / "codegen" / "tests" and collection_path.name.startswith(
+        "test_"
+    ):
+        return tier(collection_path) == "integration"
+    return None
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """On Citus, skip the tests marked ``single_server(reason)``, giving their reason."""
+    """Mark every test ``unit`` or ``integration`` (:func:`tier`); on Citus, skip the tests
+    marked ``single_server(reason)``, giving their reason."""
+    for item in items:
+        item.add_marker(tier(item.path))
     if not ON_CITUS:
         return
     for item in items:

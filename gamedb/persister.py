@@ -36,7 +36,7 @@ import uuid
 import warnings
 from collections.abc import Generator, Mapping, Sequence
 from types import TracebackType
-from typing import Annotated, Any, Generic, Self, TypeAlias, TypeVar
+from typing import Annotated, Any, Generic, Protocol, Self, TypeAlias, TypeVar
 
 from pydantic import Field, InstanceOf, JsonValue, StrictInt
 
@@ -66,6 +66,7 @@ from gamedb_gen.models import GameStatus, Half, Lineup
 __all__ = [
     "CloseReport",
     "GamePersister",
+    "GroupWriter",
     "PersisterClosed",
     "PersisterMetrics",
     "StreamStopped",
@@ -256,6 +257,35 @@ class _Group:
     writes: list[_Write]
 
 
+class GroupWriter(Protocol):
+    """Applies the groups of one commit in one transaction: every write of them, or (raising)
+    none. The persister's one tie to the database: given a :class:`Database`, it writes
+    through :meth:`Database.transaction`; given a writer of its own, the queue's rules
+    (order, grouping, backpressure, retries, stopped games, the close deadline) run with no
+    server, e.g. in a unit test::
+
+        async def record(groups: list[_Group]) -> None:
+            commits.append([(w.game_id, w.kind) for g in groups for w in g.writes])
+
+        persister = GamePersister(record, workers=1)
+    """
+
+    async def __call__(self, groups: list[_Group], /) -> None: ...
+
+
+class _TransactionWriter:
+    """The writer over a :class:`Database`: one transaction, written through its operations."""
+
+    __slots__ = ("_db",)
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def __call__(self, groups: list[_Group], /) -> None:
+        async with self._db.transaction() as tx:
+            await _apply(tx, groups)
+
+
 class _Oversized(Exception):
     """A group's statement ran into ``statement_timeout``: it must be split, not re-run."""
 
@@ -271,6 +301,8 @@ _RETRY: Argument[RetryPolicy | None] = Argument("retry", InstanceOf[RetryPolicy]
 class GamePersister:
     """Takes the engine's writes off the game loop; see the module docstring for the rules.
 
+    ``db`` is the :class:`Database` the writes go to, or a :class:`GroupWriter` that applies
+    each commit itself (with one worker unless ``workers`` says otherwise).
     ``max_queued`` bounds the writes handed off and not yet committed (a roll batch is one
     write); at the limit the hand-off waits. ``max_group`` bounds one transaction. ``retry``
     governs transient failures (default: the :class:`RetryPolicy` defaults); a group still
@@ -291,7 +323,6 @@ class GamePersister:
         "_closed",
         "_closing",
         "_committed",
-        "_db",
         "_failed",
         "_failures",
         "_games_per_group",
@@ -311,11 +342,12 @@ class GamePersister:
         "_transactions",
         "_warned",
         "_workers",
+        "_writer",
     )
 
     def __init__(
         self,
-        db: Database,
+        db: Database | GroupWriter,
         *,
         max_queued: int = 10_000,
         max_group: int = 500,
@@ -323,11 +355,16 @@ class GamePersister:
         workers: int | None = None,
         games_per_group: int | None = None,
     ) -> None:
-        self._db = db
+        if isinstance(db, Database):
+            self._writer: GroupWriter = _TransactionWriter(db)
+            default_workers = max(1, db.max_connections // 2)
+        else:
+            self._writer = db
+            default_workers = 1
         self._max_queued = _MAX_QUEUED(max_queued)
         self._max_group = _MAX_GROUP(max_group)
         self._retry = _RETRY(retry) or RetryPolicy()
-        self._workers = _WORKERS(workers) or max(1, db.max_connections // 2)
+        self._workers = _WORKERS(workers) or default_workers
         self._games_per_group = _GAMES_PER_GROUP(games_per_group) or self._max_group
         self._streams: dict[uuid.UUID, _Stream] = {}
         self._failures: dict[uuid.UUID, GameDBError] = {}
@@ -793,8 +830,7 @@ class GamePersister:
 
         async def attempt() -> None:
             try:
-                async with self._db.transaction() as tx:
-                    await _apply(tx, groups)
+                await self._writer(groups)
             except StatementTimeout as exc:
                 if size > 1:
                     raise _Oversized from exc

@@ -140,4 +140,4 @@ async def test_checks_hold_against_raw_sql(database_url: str, sql: str, constrai
 
 
 def test_migrations_dir_is_the_schema_folder() -> None:
-    assert migrations_dir().resolve() == (Path(__file__).parent.parent / "schema").resolve()
+    assert migrations_dir().resolve() == (Path(__file__).parents[2] / "schema").resolve()

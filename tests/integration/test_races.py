@@ -21,7 +21,7 @@ import pytest
 
 from gamedb import Database, GameDBError, GameState, InvalidInput, Lineup, PlayNotFound
 from tests.factories import HOME, SetUpGame, play_dict, set_up_game
-from tests.test_faults import scaled
+from tests.integration.test_faults import scaled
 
 ROUNDS = scaled(100, 300)
 DELETES = [

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from gamedb import Database, GameDBError, GameSnapshot, InvalidInput
 from gamedb.cli import cli
 from tests.factories import play_dict, set_up_game
-from tests.test_fuzz import FULL
+from tests.integration.test_fuzz import FULL
 
 NUMBERS = settings(
     max_examples=600 if FULL else 120,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from gamedb_codegen.naming import snake_case, upper_snake
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 HANDWRITTEN = ("gamedb", "gamedb_schema", "gamedb_demo")
 SQL = re.compile(r"\b(SELECT|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM|CREATE|ALTER|DROP)\b")
 # The one exception: the importer reads the old layer's tables, another program's schema that

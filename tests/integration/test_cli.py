@@ -57,7 +57,7 @@ SUBCOMMANDS = [
     "server stop",
 ]
 REFUSING_URL = "postgresql://postgres@127.0.0.1:1/x"
-SCHEMA = Path(__file__).resolve().parent.parent / "schema"
+SCHEMA = Path(__file__).resolve().parents[2] / "schema"
 NO_DATABASE = (
     "Error: no database given: pass --url or set DATABASE_URL "
     "(postgresql://user@host/database); GAMEDB_EMBEDDED=1 chooses the embedded development "

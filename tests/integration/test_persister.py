@@ -651,7 +651,7 @@ def throwaway_server() -> Iterator[ThrowawayServer]:
 @pytest.mark.skipif(
     os.environ.get("GAMEDB_TEST_BACKEND") == "citus",
     reason="restarts a single server of its own with pg_ctl; on Citus, worker connections are "
-    "killed instead (tests/test_citus.py)",
+    "killed instead (tests/integration/test_citus.py)",
 )
 @pytest.mark.parametrize("mode", ["fast", "immediate"])
 async def test_server_restart_loses_and_duplicates_no_acknowledged_write(

@@ -3,7 +3,7 @@ on the one node that holds the game, touching only that game's shards, without a
 commit; the persister loses nothing when a worker's connections are killed mid-stream.
 
 The rest of the suite runs on the cluster too (load_game_state's one round trip:
-``tests/test_recovery.py``); these tests need the cluster itself and skip elsewhere.
+``tests/integration/test_recovery.py``); these tests need the cluster itself and skip elsewhere.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from gamedb.settings import Settings
 from gamedb_gen import register_codecs
 from gamedb_schema.urls import with_database
 from tests.factories import AWAY, HOME, play_dict, set_up_game
-from tests.test_persister import write_through_kills
+from tests.integration.test_persister import write_through_kills
 
 ON_CITUS = os.environ.get("GAMEDB_TEST_BACKEND") == "citus"
 Traced: TypeAlias = tuple[Database, list[asyncpg.PostgresLogMessage]]

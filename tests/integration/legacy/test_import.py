@@ -18,7 +18,13 @@ from gamedb import Database
 from gamedb.cli import cli
 from gamedb.legacy import POSITIONS, ImportInterrupted, LegacySchemaError, import_legacy
 from gamedb_schema.urls import with_database
-from tests.legacy.oldlayer import DIRTY, OLD_SCHEMA, OldGames, assert_round_trip, fill_old_tables
+from tests.integration.legacy.oldlayer import (
+    DIRTY,
+    OLD_SCHEMA,
+    OldGames,
+    assert_round_trip,
+    fill_old_tables,
+)
 
 
 async def _on_server(admin_url: str, statement: str) -> None:

@@ -500,7 +500,7 @@ async def test_the_typed_api_takes_the_old_positional_calls(db: Database) -> Non
 
 # ---- the README's migration guide ----------------------------------------------------------
 
-README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+README = (Path(__file__).resolve().parents[3] / "README.md").read_text()
 GUIDE = README[README.index("## Switching from the old SQLAlchemy layer") :]
 GUIDE = GUIDE[: GUIDE.index("\n## ", 4)]
 
