@@ -87,7 +87,10 @@ async def traced_db(database_url: str) -> AsyncIterator[Traced]:
         server_settings={"citus.log_remote_commands": "on", "client_min_messages": "log"},
     )
     settings = Settings.load(database_url=database_url)
-    async with Database(pool, url=database_url, settings=settings, retry=RetryPolicy()) as db:
+    database = Database(
+        pool, url=database_url, settings=settings, retry=RetryPolicy(), on_citus=True
+    )
+    async with database as db:
         yield db, sent
 
 
