@@ -63,7 +63,7 @@ _GAMES_COLUMNS = (
 def _game_from_row(row: asyncpg.Record) -> Game:
     """A Game of a row asyncpg decoded into the column types (not validated again)."""
     if len(row) == len(_GAMES_COLUMNS):
-        values = dict(zip(_GAMES_COLUMNS, row, strict=True))
+        values = dict(zip(_GAMES_COLUMNS, row, strict=False))
     else:
         # The table has a column this code does not know yet (a later migration).
         values = {column: row[column] for column in _GAMES_COLUMNS}
@@ -87,7 +87,7 @@ _GAME_SESSIONS_COLUMNS = (
 def _game_session_from_row(row: asyncpg.Record) -> GameSession:
     """A GameSession of a row asyncpg decoded into the column types (not validated again)."""
     if len(row) == len(_GAME_SESSIONS_COLUMNS):
-        values = dict(zip(_GAME_SESSIONS_COLUMNS, row, strict=True))
+        values = dict(zip(_GAME_SESSIONS_COLUMNS, row, strict=False))
     else:
         # The table has a column this code does not know yet (a later migration).
         values = {column: row[column] for column in _GAME_SESSIONS_COLUMNS}
@@ -114,7 +114,7 @@ _LINEUPS_COLUMNS = (
 def _lineup_from_row(row: asyncpg.Record) -> Lineup:
     """A Lineup of a row asyncpg decoded into the column types (not validated again)."""
     if len(row) == len(_LINEUPS_COLUMNS):
-        values = dict(zip(_LINEUPS_COLUMNS, row, strict=True))
+        values = dict(zip(_LINEUPS_COLUMNS, row, strict=False))
     else:
         # The table has a column this code does not know yet (a later migration).
         values = {column: row[column] for column in _LINEUPS_COLUMNS}
@@ -165,7 +165,7 @@ _PLAYS_COLUMNS = (
 def _play_from_row(row: asyncpg.Record) -> Play:
     """A Play of a row asyncpg decoded into the column types (not validated again)."""
     if len(row) == len(_PLAYS_COLUMNS):
-        values = dict(zip(_PLAYS_COLUMNS, row, strict=True))
+        values = dict(zip(_PLAYS_COLUMNS, row, strict=False))
     else:
         # The table has a column this code does not know yet (a later migration).
         values = {column: row[column] for column in _PLAYS_COLUMNS}
@@ -187,7 +187,7 @@ _ROSTER_LINKS_COLUMNS = (
 def _roster_link_from_row(row: asyncpg.Record) -> RosterLink:
     """A RosterLink of a row asyncpg decoded into the column types (not validated again)."""
     if len(row) == len(_ROSTER_LINKS_COLUMNS):
-        values = dict(zip(_ROSTER_LINKS_COLUMNS, row, strict=True))
+        values = dict(zip(_ROSTER_LINKS_COLUMNS, row, strict=False))
     else:
         # The table has a column this code does not know yet (a later migration).
         values = {column: row[column] for column in _ROSTER_LINKS_COLUMNS}
