@@ -990,7 +990,8 @@ async def _require_game_of_league(
 
 
 async def _write_state_change(conn: Executor, change: StateChange) -> set[uuid.UUID]:
-    """Write one game's state as UpdateGameState writes it; the game's id, or none for an
+    """Write one game's state in the one statement of UpdateGameStateOrExplain (the fallback
+    of ``update_game_state``, which writes only what changes); the game's id, or none for an
     unknown game."""
     row = await games.update_game_state_or_explain(
         conn,
