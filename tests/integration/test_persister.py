@@ -564,15 +564,20 @@ async def test_serialization_failures_and_deadlocks_are_retried(
     games = await set_up_games(db, 10)
     conn = await asyncio.wait_for(asyncpg.connect(database_url), 10)
     try:
-        # A third of the statements writing plays or rolls fail as PostgreSQL's serialization
-        # and deadlock detection would make them fail.
+        # A third of the transactions writing plays or rolls fail at their first such
+        # statement, as PostgreSQL's serialization and deadlock detection would make them fail.
+        # One draw per transaction, not per statement: a group of many statements must not be
+        # all but certain to fail on every attempt.
         await conn.execute(
             """
             CREATE FUNCTION flaky() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN
-                IF random() < 0.33 THEN
-                    RAISE EXCEPTION 'injected'
-                        USING ERRCODE = CASE WHEN random() < 0.5 THEN '40001' ELSE '40P01' END;
+                IF current_setting('flaky.drawn', true) IS DISTINCT FROM 'yes' THEN
+                    PERFORM set_config('flaky.drawn', 'yes', true);
+                    IF random() < 0.33 THEN
+                        RAISE EXCEPTION 'injected'
+                            USING ERRCODE = CASE WHEN random() < 0.5 THEN '40001' ELSE '40P01' END;
+                    END IF;
                 END IF;
                 RETURN NULL;
             END $$;
