@@ -45,7 +45,7 @@ from gamedb.errors import (
     translating,
 )
 from gamedb.operations import Operations
-from gamedb.retry import RetryPolicy, retrying
+from gamedb.retry import RetryPolicy, log_success, retrying
 from gamedb.settings import Settings
 from gamedb_gen import Executor, admin, citus, register_codecs
 from gamedb_schema.urls import redact_url
@@ -271,6 +271,9 @@ class Database(Operations):
         """A pooled connection, waited for at most ``DB_POOL_TIMEOUT``; the driver's errors
         are left to the caller's :func:`translating`."""
         self._check_open()
+        if _has_free_connection(self._pool):
+            # Nothing to wait for, so no timer to arm and cancel: every operation comes here.
+            return await self._pool.acquire()
         waited = self._settings.db_pool_timeout
         try:
             async with asyncio.timeout(waited) as limit:
@@ -386,20 +389,31 @@ class Database(Operations):
     ) -> T:
         """Run ``operation`` on a pooled connection (in a transaction when ``atomic``),
         retried on transient failures."""
-        self._check_open()
+        started = time.perf_counter()
+        # The first attempt runs here, outside the retry loop: every operation takes this
+        # path, and nearly all of them succeed at once.
+        try:
+            result = await self._attempt(game_id, operation, atomic)
+        except GameDBError as failure:
+            first_failure = failure
+        else:
+            log_success(_name(operation), game_id=game_id, started=started)
+            return result
         return await retrying(
             functools.partial(self._attempt, game_id, operation, atomic),
             policy=self._retry,
             what=_name(operation),
             game_id=game_id,
+            first_failure=first_failure,
+            started=started,
         )
 
     async def _attempt(
         self, game_id: uuid.UUID | None, operation: Callable[[Executor], Awaitable[T]], atomic: bool
     ) -> T:
-        # What _connection() does, unrolled: every operation runs this, and retrying()'s
-        # translating covers the acquire.
-        conn = await self._acquire()
+        # What _connection() does, unrolled: every operation runs this.
+        with translating(game_id=game_id):
+            conn = await self._acquire()
         try:
             with translating(game_id=game_id, connection=conn):
                 if not atomic:
@@ -450,6 +464,15 @@ async def _roll_back(
             conn.terminate()
         else:
             await tx.rollback()
+
+
+def _has_free_connection(pool: asyncpg.Pool) -> bool:
+    """Whether ``pool.acquire()`` would hand over a connection without waiting for one to be
+    released: its queue of free connection slots is not empty. Pool.get_idle_size() answers
+    a narrower question in time proportional to the pool's size; should asyncpg's queue ever
+    move, the answer is "no" and the acquire is merely timed (a timer that costs a few µs)."""
+    queue = getattr(pool, "_queue", None)
+    return isinstance(queue, asyncio.Queue) and not queue.empty()
 
 
 def _drop_if_unanswered(conn: PoolConnectionProxy, failure: BaseException) -> None:

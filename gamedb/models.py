@@ -127,6 +127,12 @@ _LAST_INSTANT = datetime.datetime.max.replace(tzinfo=datetime.UTC)
 class _Input(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+    def arguments(self) -> dict[str, Any]:
+        """The fields, as keyword arguments for a generated query function: what
+        ``model_dump()`` returns for these flat models of plain values, read from the frozen
+        model without building a copy (every write goes through here)."""
+        return self.__dict__
+
 
 class PlayData(_Input):
     """One play as the engine hands it over (``save_play`` also takes the same as a dict)."""
@@ -264,6 +270,11 @@ class RollRecord(_Input):
     roll_data: RollData
     context: StoredJson | None = None
     rolled_at: Annotated[AwareDatetime, Strict(), AfterValidator(_in_utc)] | None = None
+
+    def arguments(self) -> dict[str, Any]:
+        """The fields, ``roll_data`` as a dict (not flat: the model's own dict would hold
+        the :class:`RollData`)."""
+        return self.model_dump()
 
     @model_validator(mode="before")
     @classmethod

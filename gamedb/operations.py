@@ -292,7 +292,7 @@ class Operations:
         gid = entry.game_id
 
         async def work(conn: Executor) -> Lineup:
-            added = await lineups.add_lineup_entry(conn, league_id=league, **entry.model_dump())
+            added = await lineups.add_lineup_entry(conn, league_id=league, **entry.arguments())
             if added is not None:
                 return added
             await _require_game_of_league(conn, gid, league, entry.team_id)
@@ -534,7 +534,7 @@ class Operations:
         async def work(conn: Executor) -> RecordedPlay:
             row = await plays.record_play(
                 conn,
-                **data.model_dump(),
+                **data.arguments(),
                 current_inning=after.inning,
                 current_half=after.half,
                 outs=after.outs,
@@ -603,7 +603,7 @@ class Operations:
         gid = entry.game_id
 
         async def work(conn: Executor) -> RosterLink:
-            link = await rosters.add_roster_link(conn, league_id=league, **entry.model_dump())
+            link = await rosters.add_roster_link(conn, league_id=league, **entry.arguments())
             if link is not None:
                 return link
             await _require_game_of_league(conn, gid, league, entry.team_id)
@@ -1008,7 +1008,7 @@ async def _write_state_change(conn: Executor, change: StateChange) -> set[uuid.U
 
 
 async def _save_play(conn: Executor, data: PlayData) -> int:
-    play_id = await plays.save_play(conn, **data.model_dump())
+    play_id = await plays.save_play(conn, **data.arguments())
     if play_id is not None:
         return play_id
     return await _existing_play_id(conn, data)
@@ -1022,7 +1022,7 @@ def _consecutive(batch: list[PlayData]) -> bool:
 
 async def _add_substitution(conn: Executor, sub: SubstitutionData) -> Lineup:
     gid = sub.game_id
-    added = await lineups.add_substitution(conn, **sub.model_dump())
+    added = await lineups.add_substitution(conn, **sub.arguments())
     if added is not None:
         return added
     game = await games.get_game(conn, id=gid)

@@ -25,7 +25,7 @@ from typing import TypeVar
 
 from gamedb.errors import GameDBError, is_transient, translating
 
-__all__ = ["RetryPolicy", "retrying"]
+__all__ = ["RetryPolicy", "log_success", "retrying"]
 
 T = TypeVar("T")
 _log = logging.getLogger("gamedb")
@@ -54,6 +54,8 @@ async def retrying(
     retryable: Callable[[GameDBError], bool] = is_transient,
     on_retry: Callable[[], object] | None = None,
     log: logging.Logger = _log,
+    first_failure: GameDBError | None = None,
+    started: float | None = None,
 ) -> T:
     """Await ``attempt()`` until it returns, fails with an error ``retryable`` refuses, or
     ``policy`` runs out: ``max_attempts`` attempts, or a wait that would end past
@@ -62,25 +64,25 @@ async def retrying(
 
     Logged to ``log``: each retry at DEBUG (``what``, the game, the attempt, the driver's
     error class), the outcome handed back at DEBUG, and a failure that retries could not
-    cure, once, at WARNING. ``on_retry`` is called before each retry (a counter)."""
-    started = time.perf_counter()
+    cure, once, at WARNING. ``on_retry`` is called before each retry (a counter).
+
+    A caller that made the first attempt itself (an operation's success path, kept free of
+    this loop's bookkeeping) hands over its ``first_failure`` and the ``started`` time of that
+    attempt (:func:`time.perf_counter`): the loop then goes on from there."""
+    if started is None:
+        started = time.perf_counter()
     retries = 0
+    failure = first_failure
     while True:
-        try:
-            with translating(game_id=game_id):
-                result = await attempt()
-        except GameDBError as error:
-            failure = error
-        else:
-            if log.isEnabledFor(logging.DEBUG):
-                log.debug(
-                    "%s game=%s %.3f ms attempts=%d",
-                    what,
-                    game_id,
-                    (time.perf_counter() - started) * 1000,
-                    retries + 1,
-                )
-            return result
+        if failure is None:
+            try:
+                with translating(game_id=game_id):
+                    result = await attempt()
+            except GameDBError as error:
+                failure = error
+            else:
+                log_success(what, game_id=game_id, started=started, attempts=retries + 1, log=log)
+                return result
         transient = retryable(failure)
         if transient:
             delay = policy.delay(retries)
@@ -98,6 +100,7 @@ async def retrying(
                     failure,
                 )
                 await asyncio.sleep(delay)
+                failure = None
                 continue
         # The caller gets the error; only retries that ran out are worth a warning.
         log.log(
@@ -110,3 +113,23 @@ async def retrying(
             failure,
         )
         raise failure
+
+
+def log_success(
+    what: str,
+    *,
+    game_id: uuid.UUID | None,
+    started: float,
+    attempts: int = 1,
+    log: logging.Logger = _log,
+) -> None:
+    """The DEBUG line of a result handed back: ``what``, the game, the time since ``started``
+    (:func:`time.perf_counter`) and the attempts it took."""
+    if log.isEnabledFor(logging.DEBUG):
+        log.debug(
+            "%s game=%s %.3f ms attempts=%d",
+            what,
+            game_id,
+            (time.perf_counter() - started) * 1000,
+            attempts,
+        )
