@@ -396,7 +396,8 @@ def _element(q: QueryPlan) -> str:
     if q.scalar is not None:
         return from_db("r[0]", q.scalar) or "r[0]"
     if q.row_model is not None and q.row_model.named_tuple:
-        return f"{q.model}({_converted_values('r', q)})"
+        # _make() builds the tuple in C; calling the class runs its Python __new__ a row.
+        return f"{q.model}._make(({_converted_values('r', q)}))"
     if q.row_model is not None and q.row_model.positional:
         return f"{q.model}({_converted_fields('r', q)})"
     return f"{q.model}.model_validate(dict(r))"
@@ -495,7 +496,13 @@ def rows_affected(status: str) -> int:
     return int(status.rpartition(" ")[2])
 
 
-_set_attribute = object.__setattr__
+# pydantic's slots, set through their own descriptors (object.__setattr__ would look each
+# one up first): recovering a game builds a model of every row it reads.
+_SLOTS = BaseModel.__dict__
+_set_values = _SLOTS["__dict__"].__set__
+_set_fields_set = _SLOTS["__pydantic_fields_set__"].__set__
+_set_extra = _SLOTS["__pydantic_extra__"].__set__
+_set_private = _SLOTS["__pydantic_private__"].__set__
 _FIELDS_SET: dict[type[BaseModel], set[str]] = {}
 
 
@@ -511,14 +518,14 @@ def trusted_model(
     ``model.model_construct`` does, without its per-field bookkeeping).
     """
     instance = model.__new__(model)
-    _set_attribute(instance, "__dict__", values)
+    _set_values(instance, values)
     # Every field is set; pydantic copies this set before it changes one (model_copy).
     fields_set = _FIELDS_SET.get(model)
     if fields_set is None:
         fields_set = _FIELDS_SET[model] = set(model.model_fields)
-    _set_attribute(instance, "__pydantic_fields_set__", fields_set)
-    _set_attribute(instance, "__pydantic_extra__", extra)
-    _set_attribute(instance, "__pydantic_private__", None)
+    _set_fields_set(instance, fields_set)
+    _set_extra(instance, extra)
+    _set_private(instance, None)
     return instance
 
 

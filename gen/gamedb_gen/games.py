@@ -514,15 +514,17 @@ async def load_game_state(
     """
     rows = await conn.fetch(LOAD_GAME_STATE, game_id, include_rolls)
     return [
-        LoadGameStateRow(
-            r[0],
-            r[1],
-            None if r[2] is None else _game_from_row(r[2]),
-            None if r[3] is None else _lineup_from_row(r[3]),
-            None if r[4] is None else _play_from_row(r[4]),
-            None if r[5] is None else _roster_link_from_row(r[5]),
-            None if r[6] is None else _game_session_from_row(r[6]),
-            r[7],
+        LoadGameStateRow._make(
+            (
+                r[0],
+                r[1],
+                None if r[2] is None else _game_from_row(r[2]),
+                None if r[3] is None else _lineup_from_row(r[3]),
+                None if r[4] is None else _play_from_row(r[4]),
+                None if r[5] is None else _roster_link_from_row(r[5]),
+                None if r[6] is None else _game_session_from_row(r[6]),
+                r[7],
+            )
         )
         for r in rows
     ]
