@@ -497,12 +497,14 @@ def rows_affected(status: str) -> int:
 
 
 # pydantic's slots, set through their own descriptors (object.__setattr__ would look each
-# one up first): recovering a game builds a model of every row it reads.
+# one up first): recovering a game builds a model of every row it reads. Not the extra
+# fields' slot: a model may annotate __pydantic_extra__, and pydantic then sets it as
+# object.__setattr__ does.
 _SLOTS = BaseModel.__dict__
 _set_values = _SLOTS["__dict__"].__set__
 _set_fields_set = _SLOTS["__pydantic_fields_set__"].__set__
-_set_extra = _SLOTS["__pydantic_extra__"].__set__
 _set_private = _SLOTS["__pydantic_private__"].__set__
+_set_attribute = object.__setattr__
 _FIELDS_SET: dict[type[BaseModel], set[str]] = {}
 
 
@@ -524,7 +526,7 @@ def trusted_model(
     if fields_set is None:
         fields_set = _FIELDS_SET[model] = set(model.model_fields)
     _set_fields_set(instance, fields_set)
-    _set_extra(instance, extra)
+    _set_attribute(instance, "__pydantic_extra__", extra)
     _set_private(instance, None)
     return instance
 
