@@ -34,7 +34,7 @@ from pydantic import (
     model_validator,
 )
 
-from gamedb.validation import Argument, validate_input
+from gamedb.validation import Argument, Fields, validate_input
 from gamedb_gen.models import (
     Game,
     GameMode,
@@ -426,6 +426,8 @@ EXPECTED_VERSION: Argument[int] = Argument("expected_version", Version)
 INCLUDE_ROLLS: Argument[bool] = Argument("include_rolls", StrictBool)
 CONNECTED_USERS: Argument[JsonValue] = Argument("connected_users", StoredJson)
 STATE_SNAPSHOT: Argument[JsonValue] = Argument("state_snapshot", StoredJson)
+STATE_CHANGE: Fields[StateChange] = Fields(StateChange)
+"""``update_game_state``'s arguments, checked as :meth:`StateChange.of` checks them."""
 
 
 class StateUpdate(BaseModel):

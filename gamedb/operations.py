@@ -44,6 +44,7 @@ from gamedb.models import (
     ROLLBACK_TO,
     ROSTER_ID,
     ROSTER_TEAM_ID,
+    STATE_CHANGE,
     STATE_SNAPSHOT,
     TEAM_ID,
     BatterLine,
@@ -206,8 +207,9 @@ class Operations:
         """Write the game's state in one UPDATE. Unchanged values write nothing
         (``changed=False``); a write bumps ``state_version``. With ``expected_version``,
         raises :class:`StaleState` rather than overwrite a newer state."""
-        change = StateChange.of(game_id, inning, half, home_score, away_score, outs, status)
-        gid = change.game_id
+        gid, new_inning, new_half, home, away, new_outs, new_status = STATE_CHANGE(
+            game_id, inning, half, home_score, away_score, outs, status
+        )
         if expected_version is not None:
             EXPECTED_VERSION(expected_version, gid)
         attempts = 0
@@ -218,42 +220,42 @@ class Operations:
             written = await games.update_game_state(
                 conn,
                 id=gid,
-                current_inning=change.inning,
-                current_half=change.half,
-                home_score=change.home_score,
-                away_score=change.away_score,
-                outs=change.outs,
-                status=change.status,
+                current_inning=new_inning,
+                current_half=new_half,
+                home_score=home,
+                away_score=away,
+                outs=new_outs,
+                status=new_status,
                 expected_version=expected_version,
             )
             if written is not None:
-                return StateUpdate(state_version=written, changed=True)
+                return _state_update(written, changed=True)
             # Nothing written: the statement that also says why (and writes if a concurrent
             # change made the state differ since).
             row = await games.update_game_state_or_explain(
                 conn,
                 id=gid,
-                current_inning=change.inning,
-                current_half=change.half,
-                home_score=change.home_score,
-                away_score=change.away_score,
-                outs=change.outs,
-                status=change.status,
+                current_inning=new_inning,
+                current_half=new_half,
+                home_score=home,
+                away_score=away,
+                outs=new_outs,
+                status=new_status,
                 expected_version=expected_version,
             )
             if row is None or row.previous_version is None:
                 raise GameNotFound(gid)
             if row.new_version is not None:
-                return StateUpdate(state_version=row.new_version, changed=True)
+                return _state_update(row.new_version, changed=True)
             if expected_version is None or row.previous_version == expected_version:
-                return StateUpdate(state_version=row.previous_version, changed=False)
+                return _state_update(row.previous_version, changed=False)
             if (
                 row.matches
                 and (attempts > 1 or self._is_rerun)
                 and row.previous_version == expected_version + 1
             ):
                 # The first attempt committed but its reply was lost: already applied.
-                return StateUpdate(state_version=row.previous_version, changed=True)
+                return _state_update(row.previous_version, changed=True)
             raise StaleState(gid, expected_version=expected_version)
 
         return await self._run(gid, work)
@@ -1012,6 +1014,11 @@ async def _save_play(conn: Executor, data: PlayData) -> int:
     if play_id is not None:
         return play_id
     return await _existing_play_id(conn, data)
+
+
+def _state_update(state_version: int, *, changed: bool) -> StateUpdate:
+    # Two values gamedb itself just read: built as they are, every update_game_state ends here.
+    return trusted_model(StateUpdate, {"state_version": state_version, "changed": changed})
 
 
 def _consecutive(batch: list[PlayData]) -> bool:

@@ -7,6 +7,7 @@ hand-offs check through them alike, so both refuse the same values with the same
 
     play = validate_input(PlayData, play)       # a PlayData, or InvalidInput naming the field
     team_id = TEAM_ID(team_id, game_id)          # an Argument of gamedb.models
+    values = STATE_CHANGE(game_id, inning, ...)  # a model's fields, checked without the model
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from gamedb.errors import InvalidInput
 
-__all__ = ["Argument", "shown", "validate_input", "validate_inputs"]
+__all__ = ["Argument", "Fields", "shown", "validate_input", "validate_inputs"]
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
@@ -44,6 +45,46 @@ class Argument(Generic[T]):
             return self._adapter.validate_python(value)
         except ValidationError as exc:
             raise _invalid(self.name, exc, game_id) from exc
+
+
+class Fields(Generic[M]):
+    """The fields of an input model, checked as the model checks them but without building
+    it: for an operation that only hands the values on (pydantic checks a tuple several
+    times faster than it builds a model). The types and bounds are the model's own
+    (:meth:`pydantic.fields.FieldInfo.rebuild_annotation`); a value refused is refused by
+    the model itself, so the error is the one :func:`validate_input` raises::
+
+        STATE_CHANGE: Fields[StateChange] = Fields(StateChange)
+        game_id, inning, half, home, away, outs, status = STATE_CHANGE(
+            game_id, inning, half, home, away, outs, status
+        )
+
+    Only for a model whose fields are all there is to check: one with validators of its
+    own is refused at once (:class:`TypeError`)."""
+
+    __slots__ = ("_model", "_names", "_validate")
+
+    def __init__(self, model: type[M]) -> None:
+        decorators = model.__pydantic_decorators__
+        if decorators.model_validators or decorators.field_validators:
+            raise TypeError(f"{model.__name__} has validators a tuple of its fields would skip")
+        fields = model.model_fields
+        kinds = tuple(field.rebuild_annotation() for field in fields.values())
+        shape: Any = tuple.__class_getitem__(kinds)
+        adapter: TypeAdapter[tuple[Any, ...]] = TypeAdapter(shape)
+        self._model = model
+        self._names = tuple(fields)
+        self._validate = adapter.validator.validate_python
+
+    def __call__(self, *values: object) -> tuple[Any, ...]:
+        """``values``, one a field in the model's order, checked."""
+        try:
+            checked: tuple[Any, ...] = self._validate(values)
+        except ValidationError as exc:
+            # The model's error names the fields (the tuple's would number them).
+            validate_input(self._model, dict(zip(self._names, values, strict=True)))
+            raise _invalid(self._model.__name__, exc, None) from exc
+        return checked
 
 
 def validate_input(model: type[M], value: object, *, game_id: uuid.UUID | None = None) -> M:
