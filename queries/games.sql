@@ -25,14 +25,16 @@ UPDATE games SET
     away_score = @away_score,
     outs = COALESCE(sqlc.narg(outs), games.outs),
     status = COALESCE(sqlc.narg(status), games.status),
-    completed_at = CASE
-        WHEN COALESCE(sqlc.narg(status), games.status) = 'completed'
-            THEN COALESCE(games.completed_at, clock.now)
-    END,
+    -- When the game was first completed, while it is (NULL otherwise). Citus refuses now()
+    -- inside CASE or COALESCE, so LEAST keeps the earlier time, and the strict
+    -- timestamptz_larger() turns it into NULL when the CASE says the game is not completed.
+    completed_at = timestamptz_larger(
+        LEAST(games.completed_at, now()),
+        CASE WHEN COALESCE(sqlc.narg(status), games.status) = 'completed'
+            THEN '-infinity'::timestamptz END
+    ),
     state_version = games.state_version + 1,
-    updated_at = clock.now
--- now() read as a row: Citus refuses it inside CASE or COALESCE.
-FROM now() AS clock (now)
+    updated_at = now()
 WHERE games.id = @id
     AND (sqlc.narg(expected_version)::bigint IS NULL
          OR games.state_version = sqlc.narg(expected_version)::bigint)
@@ -66,16 +68,14 @@ WITH target AS (
         away_score = @away_score,
         outs = COALESCE(sqlc.narg(outs), games.outs),
         status = COALESCE(sqlc.narg(status), games.status),
-        completed_at = CASE
-            WHEN COALESCE(sqlc.narg(status), games.status) = 'completed'
-                THEN COALESCE(games.completed_at, clock.now)
-        END,
+        -- As in UpdateGameState.
+        completed_at = timestamptz_larger(
+            LEAST(games.completed_at, now()),
+            CASE WHEN COALESCE(sqlc.narg(status), games.status) = 'completed'
+                THEN '-infinity'::timestamptz END
+        ),
         state_version = games.state_version + 1,
         updated_at = now()
-    -- now() read as a row: Citus refuses it inside CASE or COALESCE, and evaluating it
-    -- apart would split the statement into several round trips to the game's node. A
-    -- function in FROM, not a subquery: Citus evaluates a subquery apart, as a step of its own.
-    FROM now() AS clock (now)
     WHERE games.id = @id
         AND (sqlc.narg(expected_version)::bigint IS NULL
              OR games.state_version = sqlc.narg(expected_version)::bigint)

@@ -261,13 +261,16 @@ UPDATE games SET
     away_score = $4,
     outs = COALESCE($5, games.outs),
     status = COALESCE($6, games.status),
-    completed_at = CASE
-        WHEN COALESCE($6, games.status) = 'completed'
-            THEN COALESCE(games.completed_at, clock.now)
-    END,
+    -- When the game was first completed, while it is (NULL otherwise). Citus refuses now()
+    -- inside CASE or COALESCE, so LEAST keeps the earlier time, and the strict
+    -- timestamptz_larger() turns it into NULL when the CASE says the game is not completed.
+    completed_at = timestamptz_larger(
+        LEAST(games.completed_at, now()),
+        CASE WHEN COALESCE($6, games.status) = 'completed'
+            THEN '-infinity'::timestamptz END
+    ),
     state_version = games.state_version + 1,
-    updated_at = clock.now
-FROM now() AS clock (now)
+    updated_at = now()
 WHERE games.id = $7
     AND ($8::bigint IS NULL
          OR games.state_version = $8::bigint)
@@ -296,7 +299,6 @@ async def update_game_state(
     expected_version, only over that version): the new state_version, or no row when nothing
     was written, which UpdateGameStateOrExplain then tells apart (unknown game, unchanged,
     stale).
-    now() read as a row: Citus refuses it inside CASE or COALESCE.
     """
     row = await conn.fetchrow(
         UPDATE_GAME_STATE,
@@ -343,16 +345,14 @@ WITH target AS (
         away_score = $4,
         outs = COALESCE($5, games.outs),
         status = COALESCE($6, games.status),
-        completed_at = CASE
-            WHEN COALESCE($6, games.status) = 'completed'
-                THEN COALESCE(games.completed_at, clock.now)
-        END,
+        -- As in UpdateGameState.
+        completed_at = timestamptz_larger(
+            LEAST(games.completed_at, now()),
+            CASE WHEN COALESCE($6, games.status) = 'completed'
+                THEN '-infinity'::timestamptz END
+        ),
         state_version = games.state_version + 1,
         updated_at = now()
-    -- now() read as a row: Citus refuses it inside CASE or COALESCE, and evaluating it
-    -- apart would split the statement into several round trips to the game's node. A
-    -- function in FROM, not a subquery: Citus evaluates a subquery apart, as a step of its own.
-    FROM now() AS clock (now)
     WHERE games.id = $7
         AND ($8::bigint IS NULL
              OR games.state_version = $8::bigint)

@@ -429,10 +429,12 @@ WITH incoming AS (
         away_score = c.away_score,
         outs = COALESCE(c.outs, games.outs),
         status = COALESCE(c.status, games.status),
-        completed_at = CASE
-            WHEN COALESCE(c.status, games.status) = 'completed'
-                THEN COALESCE(games.completed_at, now())
-        END,
+        -- As in UpdateGameState (games.sql).
+        completed_at = timestamptz_larger(
+            LEAST(games.completed_at, now()),
+            CASE WHEN COALESCE(c.status, games.status) = 'completed'
+                THEN '-infinity'::timestamptz END
+        ),
         state_version = games.state_version + 1,
         updated_at = now()
     FROM changes AS c

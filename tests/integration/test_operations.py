@@ -350,6 +350,42 @@ async def test_update_game_state_completes_game(db: Database) -> None:
     assert stored.completed_at is not None
 
 
+async def test_completed_at_is_the_first_completion_while_the_game_stays_completed(
+    db: Database,
+) -> None:
+    game = await set_up_game(db)
+
+    async def write(home_score: int, status: str | None = None) -> None:
+        await db.update_game_state(
+            game_id=game.game_id,
+            inning=9,
+            half="bottom",
+            home_score=home_score,
+            away_score=2,
+            status=status,
+        )
+
+    async def completed_at() -> datetime.datetime | None:
+        stored = await db.get_game(game.game_id)
+        assert stored is not None
+        return stored.completed_at
+
+    await write(1)
+    assert await completed_at() is None
+    await write(3, "completed")
+    first = await completed_at()
+    assert first is not None
+    await write(4)  # status kept: still completed
+    assert await completed_at() == first
+    await write(5, "completed")
+    assert await completed_at() == first
+    await write(5, "active")
+    assert await completed_at() is None
+    await write(6, "completed")
+    again = await completed_at()
+    assert again is not None and again > first
+
+
 # ---- bad input: typed error, database unchanged ------------------------------------------
 
 
