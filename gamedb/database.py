@@ -397,7 +397,8 @@ class Database(Operations):
         except GameDBError as failure:
             first_failure = failure
         else:
-            log_success(_name(operation), game_id=game_id, started=started)
+            if log.isEnabledFor(logging.DEBUG):
+                log_success(_name(operation), game_id=game_id, started=started)
             return result
         return await retrying(
             functools.partial(self._attempt, game_id, operation, atomic),
@@ -411,11 +412,14 @@ class Database(Operations):
     async def _attempt(
         self, game_id: uuid.UUID | None, operation: Callable[[Executor], Awaitable[T]], atomic: bool
     ) -> T:
-        # What _connection() does, unrolled: every operation runs this.
-        with translating(game_id=game_id):
-            conn = await self._acquire()
+        # What _connection() does, unrolled: every operation runs this. One translation for
+        # the acquire and the operation; the connection is released after it has judged.
+        translation = translating(game_id=game_id)
+        conn: PoolConnectionProxy | None = None
         try:
-            with translating(game_id=game_id, connection=conn):
+            with translation:
+                conn = await self._acquire()
+                translation.watch(conn)
                 if not atomic:
                     return await operation(conn)
                 tx = conn.transaction()
@@ -428,10 +432,12 @@ class Database(Operations):
                 await tx.commit()
                 return result
         except BaseException as exc:
-            _drop_if_unanswered(conn, exc)
+            if conn is not None:
+                _drop_if_unanswered(conn, exc)
             raise
         finally:
-            await self._pool.release(conn)
+            if conn is not None:
+                await self._pool.release(conn)
 
 
 async def _abandon(

@@ -275,6 +275,11 @@ class translating:
         self._game_id = game_id
         self._connection = connection
 
+    def watch(self, connection: _Connection) -> None:
+        """Judge a client-side error by ``connection`` from now on (one acquired inside the
+        block)."""
+        self._connection = connection
+
     def __enter__(self) -> None:
         return None
 

@@ -81,7 +81,10 @@ async def retrying(
             except GameDBError as error:
                 failure = error
             else:
-                log_success(what, game_id=game_id, started=started, attempts=retries + 1, log=log)
+                if log.isEnabledFor(logging.DEBUG):
+                    log_success(
+                        what, game_id=game_id, started=started, attempts=retries + 1, log=log
+                    )
                 return result
         transient = retryable(failure)
         if transient:
@@ -124,12 +127,12 @@ def log_success(
     log: logging.Logger = _log,
 ) -> None:
     """The DEBUG line of a result handed back: ``what``, the game, the time since ``started``
-    (:func:`time.perf_counter`) and the attempts it took."""
-    if log.isEnabledFor(logging.DEBUG):
-        log.debug(
-            "%s game=%s %.3f ms attempts=%d",
-            what,
-            game_id,
-            (time.perf_counter() - started) * 1000,
-            attempts,
-        )
+    (:func:`time.perf_counter`) and the attempts it took. Callers check that DEBUG is on
+    first, and so build ``what`` only when it is."""
+    log.debug(
+        "%s game=%s %.3f ms attempts=%d",
+        what,
+        game_id,
+        (time.perf_counter() - started) * 1000,
+        attempts,
+    )
