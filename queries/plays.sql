@@ -4,9 +4,18 @@
 -- this number (a retry, or a conflict the caller tells apart by reading the stored play), or
 -- when the play before it is missing: plays are numbered without gaps, so a write racing
 -- rollback_to_play cannot leave a play after the rollback point. The game row is
--- share-locked first (the subquery yields it locked), so the check waits for a rollback in
--- progress; the previous play is then locked too, so one that rollback deleted meanwhile
--- counts as missing (READ COMMITTED skips deleted rows it locks).
+-- share-locked first, so the check waits for a rollback in progress; the previous play is
+-- then locked too, so one that rollback deleted meanwhile counts as missing (READ COMMITTED
+-- skips deleted rows it locks).
+WITH game AS (
+    SELECT g.id FROM games AS g WHERE g.id = @game_id FOR KEY SHARE
+), previous AS (
+    SELECT p.play_number FROM plays AS p
+    WHERE p.game_id = @game_id
+        AND p.play_number = sqlc.arg(play_number)::integer - 1
+        AND EXISTS (SELECT 1 FROM game)
+    FOR KEY SHARE
+)
 INSERT INTO plays (
     game_id, play_number, inning, half, outs_before, outs_recorded, batter_id, pitcher_id,
     catcher_id, on_first_id, on_second_id, on_third_id, dice_roll, result_description, outcome,
@@ -14,18 +23,12 @@ INSERT INTO plays (
     passed_ball, away_score, home_score, complete
 )
 SELECT
-    game.id, @play_number, @inning, @half, @outs_before, @outs_recorded, @batter_id,
+    @game_id, @play_number, @inning, @half, @outs_before, @outs_recorded, @batter_id,
     @pitcher_id, sqlc.narg(catcher_id), sqlc.narg(on_first_id), sqlc.narg(on_second_id),
     sqlc.narg(on_third_id), sqlc.narg(dice_roll), sqlc.narg(result_description),
     sqlc.narg(outcome), @pa, @ab, @hit, @double, @triple, @homerun, @bb, @so, @hbp, @rbi, @run,
     @sb, @cs, @error, @wild_pitch, @passed_ball, @away_score, @home_score, @complete
-FROM (SELECT g.id FROM games AS g WHERE g.id = @game_id FOR KEY SHARE) AS game
-WHERE sqlc.arg(play_number)::integer = 1
-    OR EXISTS (
-        SELECT 1 FROM plays AS p
-        WHERE p.game_id = game.id AND p.play_number = sqlc.arg(play_number)::integer - 1
-        FOR KEY SHARE
-    )
+WHERE (@play_number = 1 OR EXISTS (SELECT 1 FROM previous)) AND EXISTS (SELECT 1 FROM game)
 ON CONFLICT (game_id, play_number) DO NOTHING
 RETURNING id;
 

@@ -13,6 +13,15 @@ from ._executor import Executor
 from .models import Half, Play
 
 SAVE_PLAY: Final = """-- name: SavePlay :one
+WITH game AS (
+    SELECT g.id FROM games AS g WHERE g.id = $1 FOR KEY SHARE
+), previous AS (
+    SELECT p.play_number FROM plays AS p
+    WHERE p.game_id = $1
+        AND p.play_number = $2::integer - 1
+        AND EXISTS (SELECT 1 FROM game)
+    FOR KEY SHARE
+)
 INSERT INTO plays (
     game_id, play_number, inning, half, outs_before, outs_recorded, batter_id, pitcher_id,
     catcher_id, on_first_id, on_second_id, on_third_id, dice_roll, result_description, outcome,
@@ -20,18 +29,12 @@ INSERT INTO plays (
     passed_ball, away_score, home_score, complete
 )
 SELECT
-    game.id, $1, $2, $3, $4, $5, $6,
-    $7, $8, $9, $10,
-    $11, $12, $13,
-    $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25,
-    $26, $27, $28, $29, $30, $31, $32, $33
-FROM (SELECT g.id FROM games AS g WHERE g.id = $34 FOR KEY SHARE) AS game
-WHERE $1::integer = 1
-    OR EXISTS (
-        SELECT 1 FROM plays AS p
-        WHERE p.game_id = game.id AND p.play_number = $1::integer - 1
-        FOR KEY SHARE
-    )
+    $1, $2, $3, $4, $5, $6, $7,
+    $8, $9, $10, $11,
+    $12, $13, $14,
+    $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26,
+    $27, $28, $29, $30, $31, $32, $33, $34
+WHERE ($2 = 1 OR EXISTS (SELECT 1 FROM previous)) AND EXISTS (SELECT 1 FROM game)
 ON CONFLICT (game_id, play_number) DO NOTHING
 RETURNING id
 """
@@ -40,6 +43,7 @@ RETURNING id
 async def save_play(
     conn: Executor,
     *,
+    game_id: uuid.UUID,
     play_number: int,
     inning: int,
     half: Half,
@@ -73,19 +77,19 @@ async def save_play(
     away_score: int,
     home_score: int,
     complete: bool,
-    game_id: uuid.UUID,
 ) -> int | None:
     """Insert a play. No row when the game is unknown (checked here, not left to the foreign
     keys: which of them fails first differs on Citus), when the game already has a play with
     this number (a retry, or a conflict the caller tells apart by reading the stored play), or
     when the play before it is missing: plays are numbered without gaps, so a write racing
     rollback_to_play cannot leave a play after the rollback point. The game row is
-    share-locked first (the subquery yields it locked), so the check waits for a rollback in
-    progress; the previous play is then locked too, so one that rollback deleted meanwhile
-    counts as missing (READ COMMITTED skips deleted rows it locks).
+    share-locked first, so the check waits for a rollback in progress; the previous play is
+    then locked too, so one that rollback deleted meanwhile counts as missing (READ COMMITTED
+    skips deleted rows it locks).
     """
     row = await conn.fetchrow(
         SAVE_PLAY,
+        game_id,
         play_number,
         inning,
         half,
@@ -119,7 +123,6 @@ async def save_play(
         away_score,
         home_score,
         complete,
-        game_id,
     )
     if row is None:
         return None
