@@ -723,7 +723,8 @@ class Operations:
             return 0
         # An error names the batch's game only when it has one: "game X does not exist" must
         # not blame the first roll's game for another roll's.
-        games_ = list(dict.fromkeys(roll.game_id for roll in batch))
+        # Keyed by the UUIDs' integers: a UUID hashes itself in Python, an int in C.
+        games_ = list({roll.game_id.int: roll.game_id for roll in batch}.values())
         gid = games_[0] if len(games_) == 1 else None
 
         async def work(conn: Executor) -> int:
@@ -1063,9 +1064,9 @@ async def _add_substitution(conn: Executor, sub: SubstitutionData) -> Lineup:
 def _distinct_rolls(batch: list[RollRecord]) -> list[RollRecord]:
     """``batch`` with a roll handed over twice kept once (its first time); two rolls under
     one id that are not the same roll raise :class:`ConstraintViolation`."""
-    seen: dict[tuple[uuid.UUID, str], RollRecord] = {}
+    seen: dict[tuple[int, str], RollRecord] = {}
     for roll in batch:
-        first = seen.setdefault((roll.game_id, roll.roll_id), roll)
+        first = seen.setdefault((roll.game_id.int, roll.roll_id), roll)
         if first is not roll and not first.matches(roll):
             raise ConstraintViolation(
                 f"the batch holds two different rolls {roll.roll_id!r} for game {roll.game_id}",
