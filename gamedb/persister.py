@@ -310,9 +310,8 @@ class GamePersister:
     permanent error (if the last failure hit its COMMIT, it may have committed: resending is
     safe). ``workers`` bounds the concurrent transactions (default: half the pool's
     connections, leaving the rest to the engine's own reads). ``games_per_group`` bounds the
-    games one transaction carries (default: as many as ``max_group`` allows); 1 keeps each
-    transaction to one game, e.g. on a sharded cluster where a transaction that spans shards
-    costs a two-phase commit.
+    games one transaction carries (default: as many as ``max_group`` allows, but one on
+    Citus, where a transaction that spans games spans shards and costs a two-phase commit).
 
     Close it (``async with`` or :meth:`close`): a persister dropped, or whose event loop
     ends, with writes still queued warns with a :class:`ResourceWarning` and logs an error
@@ -355,9 +354,12 @@ class GamePersister:
         workers: int | None = None,
         games_per_group: int | None = None,
     ) -> None:
+        # On Citus a transaction that spans games spans shards: a two-phase commit each.
+        one_game_a_group = False
         if isinstance(db, Database):
             self._writer: GroupWriter = _TransactionWriter(db)
             default_workers = max(1, db.max_connections // 2)
+            one_game_a_group = db._on_citus
         else:
             self._writer = db
             default_workers = 1
@@ -365,7 +367,9 @@ class GamePersister:
         self._max_group = _MAX_GROUP(max_group)
         self._retry = _RETRY(retry) or RetryPolicy()
         self._workers = _WORKERS(workers) or default_workers
-        self._games_per_group = _GAMES_PER_GROUP(games_per_group) or self._max_group
+        self._games_per_group = _GAMES_PER_GROUP(games_per_group) or (
+            1 if one_game_a_group else self._max_group
+        )
         self._streams: dict[uuid.UUID, _Stream] = {}
         self._failures: dict[uuid.UUID, GameDBError] = {}
         self._ready: asyncio.Queue[_Stream] = asyncio.Queue()
