@@ -260,19 +260,14 @@ async def test_distribute_is_idempotent_and_refused_without_citus(
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    reason="a persister transaction holding games of both workers commits in two phases: "
-    "Citus answers COMMIT once every worker has prepared, and a worker connection lost before "
-    "its COMMIT PREPARED leaves that worker's writes invisible, though acknowledged, until the "
-    "coordinator recovers the prepared transaction (citus.recover_2pc_interval), so the next "
-    "play of such a game can find its predecessor missing. A transaction on one worker "
-    "commits in one phase, before the coordinator answers, and a lost COMMIT is retried as a "
-    "failed one; the window is a worker's COMMIT PREPARED, rarely hit by the kills",
-    strict=False,
-)
 async def test_killed_worker_connections_lose_and_duplicate_no_acknowledged_write(
     db: Database, database_url: str
 ) -> None:
+    """The persister keeps each transaction to one game on Citus, so to one worker: it
+    commits in one phase before the coordinator answers, and a COMMIT lost with the worker's
+    connection fails the transaction, which the persister retries. (A transaction spanning
+    workers commits in two, and a worker that loses its connection before COMMIT PREPARED
+    shows acknowledged writes only once the coordinator recovers it.)"""
     from devtools.citus_cluster import running_cluster
 
     cluster = running_cluster()
