@@ -212,37 +212,28 @@ class Operations:
         )
         if expected_version is not None:
             EXPECTED_VERSION(expected_version, gid)
+        # What both statements take: the write, and the one that explains a write refused.
+        state: dict[str, Any] = {
+            "id": gid,
+            "current_inning": new_inning,
+            "current_half": new_half,
+            "home_score": home,
+            "away_score": away,
+            "outs": new_outs,
+            "status": new_status,
+            "expected_version": expected_version,
+        }
         attempts = 0
 
         async def work(conn: Executor) -> StateUpdate:
             nonlocal attempts
             attempts += 1
-            written = await games.update_game_state(
-                conn,
-                id=gid,
-                current_inning=new_inning,
-                current_half=new_half,
-                home_score=home,
-                away_score=away,
-                outs=new_outs,
-                status=new_status,
-                expected_version=expected_version,
-            )
+            written = await games.update_game_state(conn, **state)
             if written is not None:
                 return _state_update(written, changed=True)
             # Nothing written: the statement that also says why (and writes if a concurrent
             # change made the state differ since).
-            row = await games.update_game_state_or_explain(
-                conn,
-                id=gid,
-                current_inning=new_inning,
-                current_half=new_half,
-                home_score=home,
-                away_score=away,
-                outs=new_outs,
-                status=new_status,
-                expected_version=expected_version,
-            )
+            row = await games.update_game_state_or_explain(conn, **state)
             if row is None or row.previous_version is None:
                 raise GameNotFound(gid)
             if row.new_version is not None:

@@ -354,22 +354,20 @@ class GamePersister:
         workers: int | None = None,
         games_per_group: int | None = None,
     ) -> None:
-        # On Citus a transaction that spans games spans shards: a two-phase commit each.
-        one_game_a_group = False
-        if isinstance(db, Database):
-            self._writer: GroupWriter = _TransactionWriter(db)
-            default_workers = max(1, db.max_connections // 2)
-            one_game_a_group = db._on_citus
-        else:
-            self._writer = db
-            default_workers = 1
         self._max_queued = _MAX_QUEUED(max_queued)
         self._max_group = _MAX_GROUP(max_group)
         self._retry = _RETRY(retry) or RetryPolicy()
+        if isinstance(db, Database):
+            self._writer: GroupWriter = _TransactionWriter(db)
+            default_workers = max(1, db.max_connections // 2)
+            # On Citus a transaction that spans games spans shards: a two-phase commit each.
+            default_games_per_group = 1 if db._on_citus else self._max_group
+        else:
+            self._writer = db
+            default_workers = 1
+            default_games_per_group = self._max_group
         self._workers = _WORKERS(workers) or default_workers
-        self._games_per_group = _GAMES_PER_GROUP(games_per_group) or (
-            1 if one_game_a_group else self._max_group
-        )
+        self._games_per_group = _GAMES_PER_GROUP(games_per_group) or default_games_per_group
         self._streams: dict[uuid.UUID, _Stream] = {}
         self._failures: dict[uuid.UUID, GameDBError] = {}
         self._ready: asyncio.Queue[_Stream] = asyncio.Queue()
