@@ -143,6 +143,82 @@ $$;
 
 
 --
+-- Name: gamedb_delegate(text, oid[], text[], oid[]); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.gamedb_delegate(statement text, parameter_types oid[], column_names text[], column_types oid[]) RETURNS text
+    LANGUAGE plpgsql
+    SET search_path TO 'public', 'pg_temp'
+    AS $_$
+DECLARE
+    function_name text := gamedb_delegated_function(statement);
+    signature text := format(
+        '%I(%s)', function_name, array_to_string(parameter_types::regtype[]::text[], ', ')
+    );
+    game_argument integer := array_position(parameter_types, 'uuid'::regtype::oid);
+BEGIN
+    IF game_argument IS NULL
+        OR array_position(parameter_types, 'uuid'::regtype::oid, game_argument + 1) IS NOT NULL
+    THEN
+        RAISE EXCEPTION '%: a delegated statement takes exactly one uuid, the game''s id',
+            function_name;
+    END IF;
+    IF to_regprocedure(signature) IS NULL THEN
+        EXECUTE format(
+            'CREATE FUNCTION %s RETURNS TABLE (%s) LANGUAGE sql AS %L',
+            signature,
+            (SELECT string_agg(format('%I %s', c.name, c.type::regtype), ', ' ORDER BY c.n)
+             FROM unnest(column_names, column_types) WITH ORDINALITY AS c (name, type, n)),
+            statement
+        );
+    END IF;
+    IF EXISTS (
+        SELECT FROM pg_dist_object
+        WHERE objid = signature::regprocedure
+            AND distribution_argument_index IS NOT NULL AND force_delegation
+    ) THEN
+        RETURN NULL;
+    END IF;
+    PERFORM create_distributed_function(
+        signature, '$' || game_argument, colocate_with => 'games', force_delegation => true
+    );
+    RETURN function_name;
+END
+$_$;
+
+
+--
+-- Name: gamedb_delegated_call(text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.gamedb_delegated_call(statement text) RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT
+    AS $_$
+SELECT format(
+    'SELECT * FROM %I(%s)',
+    gamedb_delegated_function(statement),
+    (SELECT string_agg('$' || n, ', ' ORDER BY n)
+     FROM generate_series(
+         1, (SELECT max(m[1]::integer) FROM regexp_matches(statement, '\$(\d+)', 'g') AS m)
+     ) AS n)
+)
+$_$;
+
+
+--
+-- Name: gamedb_delegated_function(text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.gamedb_delegated_function(statement text) RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT
+    AS $$
+SELECT 'gamedb_'
+    || lower(regexp_replace(substring(statement FROM '^-- name: (\w+) '), '([a-z0-9])([A-Z])', '\1_\2', 'g'))
+    || '_' || left(encode(sha256(convert_to(statement, 'UTF8')), 'hex'), 10)
+$$;
+
+
+--
 -- Name: gamedb_distribute(); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -230,6 +306,42 @@ BEGIN
     EXECUTE format(
         'GRANT EXECUTE ON FUNCTION delete_plays_after(uuid, integer) TO %I', app_role
     );
+END
+$$;
+
+
+--
+-- Name: gamedb_grant_sequences_on_workers(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.gamedb_grant_sequences_on_workers() RETURNS void
+    LANGUAGE plpgsql
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    statement text;
+    failure text;
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_extension WHERE extname = 'citus') THEN
+        RETURN;
+    END IF;
+    FOR statement IN
+        SELECT format('GRANT USAGE ON SEQUENCE %s TO %I', c.oid::regclass, r.rolname)
+        FROM pg_class AS c
+        CROSS JOIN LATERAL aclexplode(c.relacl) AS a
+        JOIN pg_roles AS r ON r.oid = a.grantee
+        WHERE c.relkind = 'S' AND c.relnamespace = 'public'::regnamespace
+            AND a.privilege_type = 'USAGE' AND a.grantee <> c.relowner
+        ORDER BY 1
+    LOOP
+        SELECT string_agg(w.nodename || ':' || w.nodeport || ': ' || w.result, '; ')
+        INTO failure
+        FROM run_command_on_workers(statement) AS w
+        WHERE NOT w.success;
+        IF failure IS NOT NULL THEN
+            RAISE EXCEPTION '%: %', statement, failure;
+        END IF;
+    END LOOP;
 END
 $$;
 
@@ -763,3 +875,5 @@ ALTER TABLE ONLY public.roster_links
 -- 20261202000001_add_rolls_ordinal.sql
 -- 20261203000001_check_roll_plays_per_game.sql
 -- 20261203000002_delegate_plays_rewind.sql
+-- 20261206000001_grant_sequences_on_workers.sql
+-- 20261206000002_create_delegation_functions.sql

@@ -26,13 +26,14 @@ import functools
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from types import TracebackType
 from typing import Any, Generic, Literal, Self, TypeVar
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
+from gamedb.delegation import Delegating, delegated_calls
 from gamedb.errors import (
     DRIVER_ERRORS,
     ConfigurationError,
@@ -71,13 +72,20 @@ def _checked_isolation(isolation: object) -> Isolation:
 class Transaction(Operations):
     """Operations sharing one connection and one transaction; made by ``db.transaction()``."""
 
-    __slots__ = ("_busy", "_citus", "_conn", "_ended", "_rerun")
+    __slots__ = ("_busy", "_citus", "_conn", "_ended", "_executor", "_rerun")
 
     def __init__(
-        self, conn: PoolConnectionProxy, *, on_citus: bool = False, rerun: bool = False
+        self,
+        conn: PoolConnectionProxy,
+        *,
+        delegated_calls: Mapping[str, str] | None = None,
+        rerun: bool = False,
     ) -> None:
         self._conn = conn
-        self._citus = on_citus
+        self._executor: Executor = (
+            conn if delegated_calls is None else Delegating(conn, delegated_calls)
+        )
+        self._citus = delegated_calls is not None
         self._rerun = rerun
         self._busy = False
         self._ended = False
@@ -119,7 +127,7 @@ class Transaction(Operations):
         self._busy = True
         try:
             with translating(game_id=game_id, connection=self._conn):
-                result = await operation(self._conn)
+                result = await operation(self._executor)
         except GameDBError as error:
             log.debug("%s failed in a transaction (game %s): %s", _name(operation), game_id, error)
             raise
@@ -138,7 +146,7 @@ class Transaction(Operations):
 class Database(Operations):
     """A pool of connections to one gamedb database, and every operation on it."""
 
-    __slots__ = ("_citus", "_closed", "_pool", "_retry", "_settings", "_url")
+    __slots__ = ("_calls", "_closed", "_pool", "_retry", "_settings", "_url")
 
     def __init__(
         self,
@@ -147,10 +155,12 @@ class Database(Operations):
         url: str,
         settings: Settings,
         retry: RetryPolicy,
-        on_citus: bool = False,
+        delegated_calls: Mapping[str, str] | None = None,
     ) -> None:
+        """``delegated_calls`` (:func:`gamedb.delegation.delegated_calls`) says the database
+        is distributed over Citus; ``None`` is a single server."""
         self._pool = pool
-        self._citus = on_citus
+        self._calls = delegated_calls
         self._url = url
         self._settings = settings
         self._retry = retry
@@ -158,7 +168,7 @@ class Database(Operations):
 
     @property
     def _on_citus(self) -> bool:
-        return self._citus
+        return self._calls is not None
 
     def __repr__(self) -> str:
         return f"<gamedb.Database {redact_url(self._url)} max_connections={self.max_connections}>"
@@ -218,11 +228,12 @@ class Database(Operations):
                 # Once, not a round trip a batch: a database does not become distributed
                 # under a running pool (``gamedb distribute`` runs before the engine starts).
                 on_citus = await citus.citus_version(pool) is not None
+                calls = await delegated_calls(pool) if on_citus else None
         except BaseException:
             await pool.close()
             raise
         return cls(
-            pool, url=dsn, settings=settings, retry=retry or RetryPolicy(), on_citus=on_citus
+            pool, url=dsn, settings=settings, retry=retry or RetryPolicy(), delegated_calls=calls
         )
 
     @property
@@ -315,7 +326,7 @@ class Database(Operations):
             with translating(connection=conn):
                 tx = conn.transaction(isolation=level, readonly=readonly)
                 await tx.start()
-            block = Transaction(conn, on_citus=self._citus)
+            block = Transaction(conn, delegated_calls=self._calls)
             try:
                 yield block
             except BaseException as exc:
@@ -359,7 +370,7 @@ class Database(Operations):
                     runs += 1
                     tx = conn.transaction(isolation=level)
                     await tx.start()
-                    block = Transaction(conn, on_citus=self._citus, rerun=runs > 1)
+                    block = Transaction(conn, delegated_calls=self._calls, rerun=runs > 1)
                     try:
                         xid = await admin.current_transaction_id(conn)
                         result = await work(block)
@@ -420,12 +431,13 @@ class Database(Operations):
             with translation:
                 conn = await self._acquire()
                 translation.watch(conn)
+                executor: Executor = conn if self._calls is None else Delegating(conn, self._calls)
                 if not atomic:
-                    return await operation(conn)
+                    return await operation(executor)
                 tx = conn.transaction()
                 await tx.start()
                 try:
-                    result = await operation(conn)
+                    result = await operation(executor)
                 except BaseException as exc:
                     await _roll_back(tx, conn, exc)
                     raise

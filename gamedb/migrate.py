@@ -34,7 +34,7 @@ import asyncpg
 
 from gamedb.errors import ConfigurationError, GameDBError, is_transient, translating
 from gamedb.retry import RetryPolicy, retrying
-from gamedb_gen import admin
+from gamedb_gen import admin, citus
 from gamedb_schema.dbmate import Output, dbmate_status, migrations_dir, run_dbmate
 from gamedb_schema.dump import dump_schema
 from gamedb_schema.errors import MigrationError
@@ -177,6 +177,7 @@ async def create_app_role(url: str, role: str = APP_ROLE) -> None:
         conn = await asyncpg.connect(url, timeout=10)
         try:
             await admin.create_app_role(conn, role_name=role)
+            await citus.grant_sequences_on_workers(conn)
         except asyncpg.UndefinedFunctionError as exc:
             message = f"{redact_url(url)} is not migrated: run `gamedb migrate`"
             raise MigrationError(message) from exc

@@ -1,15 +1,21 @@
 -- name: AddLineupEntry :one
 -- Add a starter to a team's lineup. No row when the game is unknown, of the other league,
--- the team is not in the game, or the card/player is already in that team's lineup.
+-- the team is not in the game, or the card/player is already in that team's lineup. The
+-- game is read in a common table expression, not in the INSERT's own FROM: a function of
+-- this statement then runs on the game's Citus node inside a transaction too (see
+-- gamedb.delegation).
+WITH game AS (
+    SELECT g.id FROM games AS g
+    WHERE g.id = @game_id
+        AND g.league_id = @league_id
+        AND @team_id IN (g.home_team_id, g.away_team_id)
+)
 INSERT INTO lineups (
     game_id, league_id, team_id, card_id, player_id, position, batting_order, is_starter
 )
-SELECT g.id, g.league_id, @team_id, sqlc.narg(card_id), sqlc.narg(player_id), @position,
+SELECT @game_id, @league_id, @team_id, sqlc.narg(card_id), sqlc.narg(player_id), @position,
        sqlc.narg(batting_order), @is_starter
-FROM games AS g
-WHERE g.id = @game_id
-    AND g.league_id = @league_id
-    AND @team_id IN (g.home_team_id, g.away_team_id)
+WHERE EXISTS (SELECT 1 FROM game)
 ON CONFLICT DO NOTHING
 RETURNING *;
 

@@ -1,12 +1,16 @@
 -- name: AddRosterLink :one
 -- Link a card (PD) or player (SBA) to a team for this game. No row when the game is unknown,
--- of the other league, the team is not in the game, or the link already exists.
+-- of the other league, the team is not in the game, or the link already exists. The game is
+-- read in a common table expression, as in AddLineupEntry.
+WITH game AS (
+    SELECT g.id FROM games AS g
+    WHERE g.id = @game_id
+        AND g.league_id = @league_id
+        AND @team_id IN (g.home_team_id, g.away_team_id)
+)
 INSERT INTO roster_links (game_id, league_id, team_id, card_id, player_id)
-SELECT g.id, g.league_id, @team_id, sqlc.narg(card_id), sqlc.narg(player_id)
-FROM games AS g
-WHERE g.id = @game_id
-    AND g.league_id = @league_id
-    AND @team_id IN (g.home_team_id, g.away_team_id)
+SELECT @game_id, @league_id, @team_id, sqlc.narg(card_id), sqlc.narg(player_id)
+WHERE EXISTS (SELECT 1 FROM game)
 ON CONFLICT DO NOTHING
 RETURNING *;
 

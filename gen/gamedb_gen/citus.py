@@ -31,3 +31,56 @@ async def distribute(conn: Executor) -> list[str]:
     """Distribute every table (and delete_plays_after) not distributed yet; names what it did."""
     rows = await conn.fetch(DISTRIBUTE)
     return [r[0] for r in rows]
+
+
+GRANT_SEQUENCES_ON_WORKERS: Final = """-- name: GrantSequencesOnWorkers :exec
+SELECT gamedb_grant_sequences_on_workers()
+"""
+
+
+async def grant_sequences_on_workers(conn: Executor) -> None:
+    """Give every worker's copy of the identity sequences the coordinator's USAGE grants (the
+    writes delegated to a game's node draw their ids there).
+    """
+    await conn.execute(GRANT_SEQUENCES_ON_WORKERS)
+
+
+DELEGATED_CALL: Final = """-- name: DelegatedCall :one
+SELECT gamedb_delegated_call($1::text)::text AS call
+"""
+
+
+async def delegated_call(conn: Executor, *, statement: str) -> str | None:
+    """The call gamedb sends to a Citus coordinator in place of a delegated statement."""
+    row = await conn.fetchrow(DELEGATED_CALL, statement)
+    if row is None:
+        return None
+    value: str | None = row[0]
+    return value
+
+
+DELEGATE_STATEMENT: Final = """-- name: DelegateStatement :one
+SELECT gamedb_delegate(
+    $1::text, $2::oid[], $3::text[], $4::oid[]
+)::text AS distributed
+"""
+
+
+async def delegate_statement(
+    conn: Executor,
+    *,
+    statement: str,
+    parameter_types: list[int],
+    column_names: list[str],
+    column_types: list[int],
+) -> str | None:
+    """Make a statement the body of a function delegated to the game's node, unless done; the
+    function's name when it was distributed now, else NULL.
+    """
+    row = await conn.fetchrow(
+        DELEGATE_STATEMENT, statement, parameter_types, column_names, column_types
+    )
+    if row is None:
+        return None
+    value: str | None = row[0]
+    return value

@@ -11,15 +11,18 @@ from ._executor import Executor, rows_affected
 from .models import League, Lineup
 
 ADD_LINEUP_ENTRY: Final = """-- name: AddLineupEntry :one
+WITH game AS (
+    SELECT g.id FROM games AS g
+    WHERE g.id = $1
+        AND g.league_id = $2
+        AND $3 IN (g.home_team_id, g.away_team_id)
+)
 INSERT INTO lineups (
     game_id, league_id, team_id, card_id, player_id, position, batting_order, is_starter
 )
-SELECT g.id, g.league_id, $1, $2, $3, $4,
-       $5, $6
-FROM games AS g
-WHERE g.id = $7
-    AND g.league_id = $8
-    AND $1 IN (g.home_team_id, g.away_team_id)
+SELECT $1, $2, $3, $4, $5, $6,
+       $7, $8
+WHERE EXISTS (SELECT 1 FROM game)
 ON CONFLICT DO NOTHING
 RETURNING game_id, id, league_id, team_id, card_id, player_id, position, batting_order, is_starter,
     is_active, replacing_id, after_play, created_at
@@ -29,28 +32,31 @@ RETURNING game_id, id, league_id, team_id, card_id, player_id, position, batting
 async def add_lineup_entry(
     conn: Executor,
     *,
+    game_id: uuid.UUID,
+    league_id: League,
     team_id: int,
     card_id: int | None,
     player_id: int | None,
     position: str,
     batting_order: int | None,
     is_starter: bool,
-    game_id: uuid.UUID,
-    league_id: League,
 ) -> Lineup | None:
     """Add a starter to a team's lineup. No row when the game is unknown, of the other league,
-    the team is not in the game, or the card/player is already in that team's lineup.
+    the team is not in the game, or the card/player is already in that team's lineup. The
+    game is read in a common table expression, not in the INSERT's own FROM: a function of
+    this statement then runs on the game's Citus node inside a transaction too (see
+    gamedb.delegation).
     """
     row = await conn.fetchrow(
         ADD_LINEUP_ENTRY,
+        game_id,
+        league_id,
         team_id,
         card_id,
         player_id,
         position,
         batting_order,
         is_starter,
-        game_id,
-        league_id,
     )
     if row is None:
         return None

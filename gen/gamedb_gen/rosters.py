@@ -11,12 +11,15 @@ from ._executor import Executor, rows_affected
 from .models import League, RosterLink
 
 ADD_ROSTER_LINK: Final = """-- name: AddRosterLink :one
+WITH game AS (
+    SELECT g.id FROM games AS g
+    WHERE g.id = $1
+        AND g.league_id = $2
+        AND $3 IN (g.home_team_id, g.away_team_id)
+)
 INSERT INTO roster_links (game_id, league_id, team_id, card_id, player_id)
-SELECT g.id, g.league_id, $1, $2, $3
-FROM games AS g
-WHERE g.id = $4
-    AND g.league_id = $5
-    AND $1 IN (g.home_team_id, g.away_team_id)
+SELECT $1, $2, $3, $4, $5
+WHERE EXISTS (SELECT 1 FROM game)
 ON CONFLICT DO NOTHING
 RETURNING game_id, id, league_id, team_id, card_id, player_id, created_at
 """
@@ -25,16 +28,17 @@ RETURNING game_id, id, league_id, team_id, card_id, player_id, created_at
 async def add_roster_link(
     conn: Executor,
     *,
+    game_id: uuid.UUID,
+    league_id: League,
     team_id: int,
     card_id: int | None,
     player_id: int | None,
-    game_id: uuid.UUID,
-    league_id: League,
 ) -> RosterLink | None:
     """Link a card (PD) or player (SBA) to a team for this game. No row when the game is unknown,
-    of the other league, the team is not in the game, or the link already exists.
+    of the other league, the team is not in the game, or the link already exists. The game is
+    read in a common table expression, as in AddLineupEntry.
     """
-    row = await conn.fetchrow(ADD_ROSTER_LINK, team_id, card_id, player_id, game_id, league_id)
+    row = await conn.fetchrow(ADD_ROSTER_LINK, game_id, league_id, team_id, card_id, player_id)
     if row is None:
         return None
     return RosterLink.model_validate(dict(row))

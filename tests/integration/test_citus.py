@@ -21,6 +21,7 @@ from asyncpg.pool import PoolConnectionProxy
 
 from gamedb import Database, GamePersister, RollData, RollRecord, WriteHandle
 from gamedb.citus import distribute
+from gamedb.delegation import delegated_calls
 from gamedb.errors import ConfigurationError
 from gamedb.retry import RetryPolicy
 from gamedb.settings import Settings
@@ -51,24 +52,6 @@ _SERVER = re.compile(r"on server \S+@(\S+:\d+)")
 _SHARD = re.compile(rf"\b(?:{'|'.join(TABLES)})_(\d+)\b")
 
 
-# Per-game operations that reach only the game's node but not as one single-shard query.
-# They insert rows whose id an identity column generates through INSERT ... SELECT (with
-# common table expressions checking and locking the game and its plays): Citus counts the
-# nextval() of the id as a volatile function, so it cannot send that INSERT ... SELECT to the
-# shard and evaluates the SELECT on the coordinator first (insert_select_planner.c), and the
-# router planner takes neither common table expressions nor subqueries in an INSERT ...
-# VALUES (multi_router_planner.c). The persister writes a game's plays through save_play's
-# statement on Citus (see gamedb.operations._distributed).
-NOT_YET_ROUTER = {
-    "add_sba_lineup_player": "AddLineupEntry: INSERT ... SELECT FROM games, identity id",
-    "add_sba_roster_player": "AddRosterLink: INSERT ... SELECT FROM games, identity id",
-    "save_play": "SavePlay: INSERT ... SELECT with CTEs, identity id",
-    "record_play": "RecordPlay: modifying CTE with INSERT ... SELECT, identity id",
-    "add_substitution": "AddSubstitution: modifying CTE with INSERT ... SELECT, identity id",
-    "persister": "SavePlay for the game's plays, as save_play",
-}
-
-
 @pytest.fixture
 async def traced_db(database_url: str) -> AsyncIterator[Traced]:
     """A one-connection Database whose coordinator reports every command it sends on
@@ -88,7 +71,11 @@ async def traced_db(database_url: str) -> AsyncIterator[Traced]:
     )
     settings = Settings.load(database_url=database_url)
     database = Database(
-        pool, url=database_url, settings=settings, retry=RetryPolicy(), on_citus=True
+        pool,
+        url=database_url,
+        settings=settings,
+        retry=RetryPolicy(),
+        delegated_calls=await delegated_calls(pool),
     )
     async with database as db:
         yield db, sent
@@ -186,12 +173,7 @@ async def test_every_per_game_operation_runs_on_the_games_node_only(
             refused[name] = "committed in two phases"
         elif any("intermediate_result" in m.message or "format result" in m.message for m in sent):
             refused[name] = "planned in steps joined by intermediate results"
-    unexpected = {name: why for name, why in refused.items() if name not in NOT_YET_ROUTER}
-    assert not unexpected, "\n".join(f"{name}: {why}" for name, why in unexpected.items())
-    now_router = set(NOT_YET_ROUTER) - set(refused)
-    assert not now_router, (
-        f"{sorted(now_router)} are single-shard now: drop them from NOT_YET_ROUTER"
-    )
+    assert not refused, "\n".join(f"{name}: {why}" for name, why in refused.items())
 
 
 async def _persist_one_game(db: Database, game_id: uuid.UUID, play: dict[str, Any]) -> None:
@@ -257,6 +239,29 @@ async def test_distribute_is_idempotent_and_refused_without_citus(
     plain = with_database(pg_admin_url, "postgres")  # the coordinator's own, without citus
     with pytest.raises(ConfigurationError, match="not a Citus coordinator"):
         await distribute(plain)
+
+
+async def test_a_write_whose_function_is_missing_says_to_distribute_again(
+    db: Database, database_url: str
+) -> None:
+    """As after upgrading gamedb to statements the database has no functions of yet."""
+    game = await set_up_game(db)
+    conn = await asyncpg.connect(database_url)
+    try:
+        found = await conn.fetchrow(
+            "SELECT p.proname::text, p.oid::regprocedure::text FROM pg_proc AS p "
+            "WHERE p.proname LIKE 'gamedb\\_save\\_play\\_%'"
+        )
+        assert found is not None
+        missing, signature = found
+        await conn.execute(f"DROP FUNCTION {signature}")
+    finally:
+        await conn.close()
+    with pytest.raises(ConfigurationError, match=r"no function for SavePlay.*gamedb distribute"):
+        await db.save_play(play_dict(game, 1))
+    assert await db.get_plays(game.game_id) == []
+    assert await distribute(database_url) == (missing,)
+    assert await db.save_play(play_dict(game, 1)) > 0
 
 
 @pytest.mark.slow
