@@ -180,7 +180,8 @@ BEGIN
         RETURN NULL;
     END IF;
     PERFORM create_distributed_function(
-        signature, '$' || game_argument, colocate_with => 'games', force_delegation => true
+        signature::regprocedure, '$' || game_argument, colocate_with => 'games',
+        force_delegation => true
     );
     RETURN function_name;
 END
