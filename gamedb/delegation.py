@@ -1,6 +1,6 @@
 """The per-game writes Citus cannot route, sent to the game's node as function calls.
 
-Five writes insert a row whose id an identity column generates, by inserting the result of a
+Six writes insert rows whose ids an identity column generates, by inserting the result of a
 query with common table expressions that check and lock the game and its plays. Citus counts the
 id's ``nextval()`` as a volatile function: it evaluates such a statement on the coordinator
 in steps and commits it in two phases. :func:`install` (run by ``gamedb distribute``)
@@ -36,6 +36,7 @@ DELEGATED: tuple[str, ...] = (
     lineups.ADD_LINEUP_ENTRY,
     lineups.ADD_SUBSTITUTION,
     plays.RECORD_PLAY,
+    plays.SAVE_GAME_PLAYS,
     plays.SAVE_PLAY,
     rosters.ADD_ROSTER_LINK,
 )

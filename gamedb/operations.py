@@ -462,6 +462,12 @@ class Operations:
         gid = next(iter(games_)) if len(games_) == 1 else None
         if not batch and not merged:
             return []
+        # On Citus a game's plays are one statement of their own, which runs on the game's node.
+        per_game = [
+            (game[0].game_id, _plays_json.dump_json(game).decode())
+            for game in by_game.values()
+            if self._on_citus and _consecutive(game)
+        ]
         plays_payload = _plays_json.dump_json(bulk).decode()
         states_payload = _states_json.dump_json(list(merged.values())).decode()
 
@@ -472,8 +478,9 @@ class Operations:
                     ids[data.game_id, data.play_number] = await _save_play(conn, data)
             versions: set[uuid.UUID] = set()
             if self._on_citus:
-                for data in bulk:
-                    ids[data.game_id, data.play_number] = await _save_play(conn, data)
+                for game_id, payload in per_game:
+                    for saved in await plays.save_game_plays(conn, game_id=game_id, plays=payload):
+                        ids[game_id, saved.play_number] = saved.id
                 for change in merged.values():
                     versions |= await _write_state_change(conn, change)
             else:

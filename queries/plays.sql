@@ -205,6 +205,59 @@ SELECT t.id, NULL::integer, NULL::bigint, COALESCE(u.state_version, t.state_vers
 FROM target AS t
 LEFT JOIN updated AS u ON u.id = t.id;
 
+-- name: SaveGamePlays :many
+-- SavePlay for consecutive plays of one game, given as a JSON array (PlayData fields), in one
+-- statement: none is stored unless the play before the first is (or that is play 1), the
+-- game row share-locked first and that play locked too, as SavePlay does. Numbers the game
+-- already has are skipped and return no row. Every table is read by the game's id, given
+-- once, so on Citus a function of this statement runs on the game's node alone (see
+-- gamedb.delegation), where RecordPlaysBatch, which reads its games from the JSON, cannot.
+WITH game AS (
+    SELECT g.id FROM games AS g WHERE g.id = @game_id FOR KEY SHARE
+), incoming AS (
+    SELECT
+        r.play_number, r.inning, r.half, r.outs_before, r.outs_recorded, r.batter_id,
+        r.pitcher_id, r.catcher_id, r.on_first_id, r.on_second_id, r.on_third_id, r.dice_roll,
+        r.result_description, r.outcome, r.pa, r.ab, r.hit, r.double, r.triple, r.homerun,
+        r.bb, r.so, r.hbp, r.rbi, r.run, r.sb, r.cs, r.error, r.wild_pitch, r.passed_ball,
+        r.away_score, r.home_score, r.complete
+    FROM jsonb_to_recordset(sqlc.arg(plays)::text::jsonb) AS r (
+        play_number integer, inning integer, half half, outs_before smallint,
+        outs_recorded smallint, batter_id bigint, pitcher_id bigint, catcher_id bigint,
+        on_first_id bigint, on_second_id bigint, on_third_id bigint, dice_roll text,
+        result_description text, outcome text, pa smallint, ab smallint, hit smallint,
+        double smallint, triple smallint, homerun smallint, bb smallint, so smallint,
+        hbp smallint, rbi smallint, run smallint, sb smallint, cs smallint, error smallint,
+        wild_pitch smallint, passed_ball smallint, away_score integer, home_score integer,
+        complete boolean
+    )
+), first AS (
+    SELECT min(i.play_number) AS play_number FROM incoming AS i
+), previous AS (
+    SELECT p.play_number FROM plays AS p
+    WHERE p.game_id = @game_id
+        AND p.play_number = (SELECT f.play_number FROM first AS f) - 1
+        AND EXISTS (SELECT 1 FROM game)
+    FOR KEY SHARE
+)
+INSERT INTO plays (
+    game_id, play_number, inning, half, outs_before, outs_recorded, batter_id, pitcher_id,
+    catcher_id, on_first_id, on_second_id, on_third_id, dice_roll, result_description,
+    outcome, pa, ab, hit, double, triple, homerun, bb, so, hbp, rbi, run, sb, cs, error,
+    wild_pitch, passed_ball, away_score, home_score, complete
+)
+SELECT
+    @game_id, i.play_number, i.inning, i.half, i.outs_before, i.outs_recorded, i.batter_id,
+    i.pitcher_id, i.catcher_id, i.on_first_id, i.on_second_id, i.on_third_id, i.dice_roll,
+    i.result_description, i.outcome, i.pa, i.ab, i.hit, i.double, i.triple, i.homerun, i.bb,
+    i.so, i.hbp, i.rbi, i.run, i.sb, i.cs, i.error, i.wild_pitch, i.passed_ball,
+    i.away_score, i.home_score, i.complete
+FROM incoming AS i
+WHERE EXISTS (SELECT 1 FROM game)
+    AND ((SELECT f.play_number FROM first AS f) = 1 OR EXISTS (SELECT 1 FROM previous))
+ON CONFLICT (game_id, play_number) DO NOTHING
+RETURNING plays.play_number, plays.id;
+
 -- name: GetPlaysByNumbers :many
 -- The game's stored plays among these numbers, in order.
 SELECT * FROM plays

@@ -54,9 +54,11 @@ _IDLE = ord("I")
 _QUERY, _PARSE, _BIND, _EXECUTE, _SYNC = (ord(c) for c in "QPBES")
 _COMMAND_COMPLETE, _ERROR, _READY_FOR_QUERY = (ord(c) for c in "CEZ")
 _COMMITS = frozenset({"COMMIT", "COMMIT WORK", "COMMIT TRANSACTION", "END", "END TRANSACTION"})
+# On Citus, gamedb sends some writes as calls of the functions it delegates them to
+# (gamedb.delegation): gamedb_<query>_<hash>(...).
 _WRITE = re.compile(
     r"\b(?:INSERT\s+INTO|DELETE\s+FROM|MERGE\s+INTO|UPDATE\s+[\w.\"]+(?:\s+(?:AS\s+)?\w+)?\s+SET"
-    r"|COPY\s+[\w.\"]+.*?\bFROM\s+STDIN)\b",
+    r"|COPY\s+[\w.\"]+.*?\bFROM\s+STDIN)\b|\bFROM\s+\"?gamedb_\w+_[0-9a-f]{10}\"?\(",
     re.IGNORECASE | re.DOTALL,
 )
 
