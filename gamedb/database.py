@@ -33,7 +33,7 @@ from typing import Any, Generic, Literal, Self, TypeVar
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
-from gamedb.delegation import Delegating, delegated_calls
+from gamedb import delegation
 from gamedb.errors import (
     DRIVER_ERRORS,
     ConfigurationError,
@@ -72,7 +72,7 @@ def _checked_isolation(isolation: object) -> Isolation:
 class Transaction(Operations):
     """Operations sharing one connection and one transaction; made by ``db.transaction()``."""
 
-    __slots__ = ("_busy", "_citus", "_conn", "_ended", "_executor", "_rerun")
+    __slots__ = ("_busy", "_calls", "_conn", "_ended", "_executor", "_rerun")
 
     def __init__(
         self,
@@ -82,10 +82,8 @@ class Transaction(Operations):
         rerun: bool = False,
     ) -> None:
         self._conn = conn
-        self._executor: Executor = (
-            conn if delegated_calls is None else Delegating(conn, delegated_calls)
-        )
-        self._citus = delegated_calls is not None
+        self._calls = delegated_calls
+        self._executor = delegation.executor(conn, delegated_calls)
         self._rerun = rerun
         self._busy = False
         self._ended = False
@@ -99,7 +97,7 @@ class Transaction(Operations):
 
     @property
     def _on_citus(self) -> bool:
-        return self._citus
+        return self._calls is not None
 
     @property
     def connection(self) -> Executor:
@@ -228,7 +226,7 @@ class Database(Operations):
                 # Once, not a round trip a batch: a database does not become distributed
                 # under a running pool (``gamedb distribute`` runs before the engine starts).
                 on_citus = await citus.citus_version(pool) is not None
-                calls = await delegated_calls(pool) if on_citus else None
+                calls = await delegation.delegated_calls(pool) if on_citus else None
         except BaseException:
             await pool.close()
             raise
@@ -431,7 +429,7 @@ class Database(Operations):
             with translation:
                 conn = await self._acquire()
                 translation.watch(conn)
-                executor: Executor = conn if self._calls is None else Delegating(conn, self._calls)
+                executor = delegation.executor(conn, self._calls)
                 if not atomic:
                     return await operation(executor)
                 tx = conn.transaction()

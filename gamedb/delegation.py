@@ -30,7 +30,7 @@ import asyncpg
 from gamedb.errors import ConfigurationError
 from gamedb_gen import Executor, citus, lineups, plays, rosters
 
-__all__ = ["DELEGATED", "Delegating", "delegated_calls", "install"]
+__all__ = ["DELEGATED", "Delegating", "delegated_calls", "executor", "install"]
 
 DELEGATED: tuple[str, ...] = (
     lineups.ADD_LINEUP_ENTRY,
@@ -69,6 +69,12 @@ def _installed(statement: str) -> Iterator[None]:
             "statements are another gamedb version's; run `gamedb distribute` to install this "
             "one's"
         ) from exc
+
+
+def executor(conn: Executor, calls: Mapping[str, str] | None) -> Executor:
+    """``conn`` itself on a single server (``calls`` is ``None``), else a :class:`Delegating`
+    over it."""
+    return conn if calls is None else Delegating(conn, calls)
 
 
 class Delegating:

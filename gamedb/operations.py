@@ -452,8 +452,11 @@ class Operations:
             by_game.setdefault(data.game_id, []).append(data)
         # One statement checks only each game's first play's predecessor, so a game whose
         # plays are not consecutive goes play by play, as save_play would take them.
-        stepwise = [game for game in by_game.values() if not _consecutive(game)]
-        bulk = [data for game in by_game.values() if _consecutive(game) for data in game]
+        stepwise: list[list[PlayData]] = []
+        consecutive: list[list[PlayData]] = []
+        for game in by_game.values():
+            (consecutive if _consecutive(game) else stepwise).append(game)
+        bulk = [data for game in consecutive for data in game]
         merged: dict[uuid.UUID, StateChange] = {}
         for change in changes:
             earlier = merged.get(change.game_id)
@@ -462,14 +465,16 @@ class Operations:
         gid = next(iter(games_)) if len(games_) == 1 else None
         if not batch and not merged:
             return []
-        # On Citus a game's plays are one statement of their own, which runs on the game's node.
-        per_game = [
-            (game[0].game_id, _plays_json.dump_json(game).decode())
-            for game in by_game.values()
-            if self._on_citus and _consecutive(game)
-        ]
-        plays_payload = _plays_json.dump_json(bulk).decode()
-        states_payload = _states_json.dump_json(list(merged.values())).decode()
+        per_game: list[tuple[uuid.UUID, str]] = []
+        plays_payload = states_payload = ""
+        if self._on_citus:
+            # Each game's plays are one statement of their own, which runs on the game's node.
+            per_game = [
+                (game[0].game_id, _plays_json.dump_json(game).decode()) for game in consecutive
+            ]
+        else:
+            plays_payload = _plays_json.dump_json(bulk).decode()
+            states_payload = _states_json.dump_json(list(merged.values())).decode()
 
         async def work(conn: Executor) -> list[int]:
             ids: dict[tuple[uuid.UUID, int], int] = {}
